@@ -30,13 +30,14 @@ description:
     failed checks, unless O(fail_on_error=false).
   - Standard library only on the target.
 author:
-  - livechat.stack contributors
+  - livechat.stack developers (@livechat-stack)
 attributes:
   check_mode:
     support: full
     description: Read-only; runs the same checks in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to diff.
 options:
   url:
     description:
@@ -193,13 +194,27 @@ health:
   returned: always
   type: dict
   contains:
-    ok: {description: Whether it passed., type: bool}
-    url: {description: The URL requested (with the Host sent)., type: str}
-    status: {description: HTTP status, V(null) when no response., type: int}
-    latency_ms: {description: Request time in milliseconds., type: float}
-    body: {description: The JSON body (or the start of a non-JSON body)., type: raw}
-    release: {description: The release the server reports., type: str}
-    error: {description: Why it failed., type: str}
+    ok:
+      description: Whether it passed.
+      type: bool
+    url:
+      description: The URL requested (with the Host sent).
+      type: str
+    status:
+      description: HTTP status, V(null) when no response came.
+      type: int
+    latency_ms:
+      description: Request time in milliseconds.
+      type: float
+    body:
+      description: The JSON body (or the start of a body that is not JSON).
+      type: raw
+    release:
+      description: The release the server reports.
+      type: str
+    error:
+      description: Why it failed.
+      type: str
   sample:
     ok: true
     url: http://127.0.0.1:4000/chat/health
@@ -321,8 +336,8 @@ def main():
             admin_secret_file=dict(type='path'),
             admin_secret_key=dict(type='str', default='CHAT_ADMIN_JWT_SECRET', no_log=False),
             admin_namespace=dict(type='str', default='/'),
-            admin_token_claims=dict(type='dict', default={}),
-            admin_token_ttl=dict(type='int', default=120),
+            admin_token_claims=dict(type='dict', default={}, no_log=False),
+            admin_token_ttl=dict(type='int', default=120, no_log=False),
             expect_release=dict(type='str'),
             validate_certs=dict(type='bool', default=True),
             ca_path=dict(type='path'),

@@ -28,7 +28,7 @@ description:
     two files can be proven to hold the same secret without showing it. The diff shows only the
     managed keys (never other lines, which may hold other secrets), with secret values as C(********).
 author:
-  - livechat.stack contributors
+  - livechat.stack developers (@livechat-stack)
 attributes:
   check_mode:
     support: full

@@ -109,9 +109,9 @@ def test_update_reads_back_and_keeps_the_rest(original, value):
 
 def test_update_keeps_style_when_possible():
     text = "A='x'\nB=\"y\"\nC=z\n"
-    new, changed, _ = dotenv.update(dotenv.parse(text), {'A': 'new', 'B': 'new', 'C': 'new'})
+    new, changed, added = dotenv.update(dotenv.parse(text), {'A': 'new', 'B': 'new', 'C': 'new'})
     assert dotenv.render(new) == "A='new'\nB=\"new\"\nC=new\n"
-    assert changed == ['A', 'B', 'C']
+    assert changed == ['A', 'B', 'C'] and added == []
 
 
 def test_unchanged_value_keeps_other_quoting():
@@ -124,8 +124,8 @@ def test_duplicates_update_last_occurrence():
     text = 'A=1\nB=0\nA=2\n'
     entries = dotenv.parse(text)
     assert dotenv.duplicates(entries) == ['A']
-    new, changed, _ = dotenv.update(entries, {'A': '3'})
-    assert dotenv.render(new) == 'A=1\nB=0\nA=3\n' and changed == ['A']
+    new, changed, added = dotenv.update(entries, {'A': '3'})
+    assert dotenv.render(new) == 'A=1\nB=0\nA=3\n' and changed == ['A'] and added == []
 
 
 @pytest.mark.parametrize('text, expected', [
@@ -142,14 +142,14 @@ def test_missing_keys_are_appended(text, expected):
 
 
 def test_comment_right_after_equals_gets_a_blank():
-    new, _, _ = dotenv.update(dotenv.parse('A=#note\n'), {'A': 'v'})
+    new = dotenv.update(dotenv.parse('A=#note\n'), {'A': 'v'})[0]
     assert dotenv.render(new) == 'A=v #note\n'
     assert dotenv.values(new) == {'A': 'v'}
 
 
 def test_multiline_value_replaced_as_one_entry():
     text = 'P="-----BEGIN\nabc\n-----END"\nQ=1\n'
-    new, _, _ = dotenv.update(dotenv.parse(text), {'P': 'short'})
+    new = dotenv.update(dotenv.parse(text), {'P': 'short'})[0]
     assert dotenv.render(new) == 'P="short"\nQ=1\n'
 
 
