@@ -435,6 +435,7 @@ class RpcSession {
     this.queue = Promise.resolve();
     this.nextOutgoingId = 1;
     this.pendingOutgoing = new Map();
+    this.current = null;
   }
 
   engine() {
@@ -489,9 +490,12 @@ class RpcSession {
       if (id !== undefined) this.send({ jsonrpc: '2.0', id, error: { code: -32601, message: `Method not found: ${method}` } });
       return;
     }
+    this.current = { id, method };
     try {
       const engine = await this.engine();
-      let result = await engine[engineMethod](params);
+      // the wasm `version` takes an optional input that must name a datasource
+      const args = engineMethod === 'version' && !(params && params.datasource) ? undefined : params;
+      let result = await engine[engineMethod](args);
       if (method === 'diff' && result && typeof result.stdout === 'string') {
         await this.request('print', { content: result.stdout });
         result = { ...result, stdout: null };
@@ -500,7 +504,22 @@ class RpcSession {
       if (id !== undefined) this.send({ jsonrpc: '2.0', id, result });
     } catch (err) {
       if (id !== undefined) this.send({ jsonrpc: '2.0', id, error: toRpcError(err) });
+    } finally {
+      this.current = null;
     }
+  }
+
+  // the wasm glue can throw from a callback, outside any await: answer the
+  // request being served as a panic (the native engine would exit 101 too)
+  crash(err) {
+    const message = String((err && err.message) || err).trim();
+    if (this.current && this.current.id !== undefined) {
+      const error = toRpcError(err);
+      error.data.is_panic = true;
+      error.data.error = { message };
+      this.send({ jsonrpc: '2.0', id: this.current.id, error });
+    }
+    this.log(JSON.stringify({ level: 'ERROR', target: 'schema_engine::logger', fields: { message } }));
   }
 
   drain() {
@@ -515,6 +534,7 @@ function readDatamodels(paths) {
 
 function engineLogLine(entry) {
   if (typeof entry === 'string') {
+    entry = entry.trim();
     try {
       JSON.parse(entry);
       return entry;
@@ -536,6 +556,10 @@ async function runRpc(args, io) {
       const { bindMigrationAwareSqlAdapterFactory } = require('@prisma/driver-adapter-utils');
       return bg.SchemaEngine.new({ datamodels: readDatamodels(args.datamodels) }, logCallback, bindMigrationAwareSqlAdapterFactory(factory));
     },
+  });
+  process.on('uncaughtException', (err) => {
+    session.crash(err);
+    io.stdout.write('', () => io.stderr.write('', () => process.exit(101)));
   });
   const splitter = createLineSplitter((line) => session.onLine(line));
   await new Promise((resolve) => {
