@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from ansible_collections.livechat.stack.plugins.module_utils import engineio
 from ansible_collections.livechat.stack.plugins.module_utils import websocket
 
-__all__ = ['Target', 'probe_health', 'probe_handshake', 'probe_websocket', 'probe_admin_auth']
+__all__ = ['Target', 'probe_health', 'probe_handshake', 'probe_websocket', 'probe_connect', 'probe_admin_auth']
 
 
 def _describe(exc):
@@ -300,20 +300,28 @@ def probe_websocket(target, path, origin=None):
         sock.close()
 
 
-def probe_admin_auth(target, path, origin, token, namespace='/', deadline=None):
-    """Socket.IO connect on ``path`` with ``auth: {token}``: ``40`` accepted, ``44`` connect_error refused."""
-    result = dict(ok=False, path=path, namespace=namespace, status=None, error=None)
+def probe_connect(target, path, origin, auth=None, namespace='/', deadline=None):
+    """Socket.IO connect on ``path``: ``40`` accepted, ``44`` connect_error refused.
+
+    ``auth`` is the handshake's ``auth`` object (``{"token": ...}`` for agents).
+    The refusal's message and ``data.reason`` (for example ``origin`` or
+    ``token``) are returned so the caller can name the cause.
+    """
+    result = dict(ok=False, path=path, namespace=namespace, origin=origin, status=None, error=None,
+                  reason=None, message=None)
     info = _open_session(target, path, origin, result)
     if info is None:
         result['error'] = 'handshake failed: %s' % result['error']
         return result
+    result.pop('allow_origin', None)
+    result.pop('latency_ms', None)
     sid = info['sid']
     headers = {'Content-Type': 'text/plain;charset=UTF-8'}
     headers.update(_origin_headers(origin))
     target_path = engineio.query_path(path, 'polling', sid=sid)
-    connect = engineio.encode_packet(engineio.MESSAGE,
-                                     engineio.encode_sio(engineio.SIO_CONNECT, namespace, {'token': token}))
+    connect = engineio.encode_packet(engineio.MESSAGE, engineio.encode_sio(engineio.SIO_CONNECT, namespace, auth))
     end = deadline if deadline is not None else time.monotonic() + target.timeout
+    connected = False
     try:
         resp = target.request('POST', target_path, headers=headers, body=connect.encode('utf-8'))
         if resp.status != 200:
@@ -338,11 +346,15 @@ def probe_admin_auth(target, path, origin, token, namespace='/', deadline=None):
                     if sio_ns != namespace:
                         continue
                     if sio_type == engineio.SIO_CONNECT:
-                        result['ok'] = True
+                        result['ok'] = connected = True
                         return result
                     if sio_type == engineio.SIO_CONNECT_ERROR:
                         message = sio_data.get('message') if isinstance(sio_data, dict) else sio_data
-                        result['error'] = 'token refused (connect_error: %s)' % message
+                        extra = sio_data.get('data') if isinstance(sio_data, dict) else None
+                        result['message'] = message
+                        if isinstance(extra, dict) and isinstance(extra.get('reason'), str):
+                            result['reason'] = extra['reason']
+                        result['error'] = 'connect refused (connect_error: %s)' % message
                         return result
         result['error'] = 'no answer to the connect packet in time'
         return result
@@ -350,4 +362,19 @@ def probe_admin_auth(target, path, origin, token, namespace='/', deadline=None):
         result['error'] = _describe(exc)
         return result
     finally:
+        if connected:
+            _post_quietly(target, target_path, headers,
+                          engineio.encode_packet(engineio.MESSAGE, engineio.encode_sio(engineio.SIO_DISCONNECT, namespace)))
         _close_session(target, path, origin, sid)
+
+
+def _post_quietly(target, target_path, headers, packet):
+    try:
+        target.request('POST', target_path, headers=headers, body=packet.encode('utf-8'))
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def probe_admin_auth(target, path, origin, token, namespace='/', deadline=None):
+    """Agent connect on ``path`` with ``auth: {token}``."""
+    return probe_connect(target, path, origin, {'token': token}, namespace, deadline)

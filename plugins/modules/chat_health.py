@@ -19,6 +19,10 @@ description:
     the C(release) it reports are returned, and O(expect_release) turns a different release into a failure.
   - An Engine.IO v4 polling handshake (C(GET <path>/?EIO=4&transport=polling)) must open a session on each
     of O(paths), sent with O(origin) (O(admin_origin) on O(admin_path)).
+  - With O(check_connect), a Socket.IO connect (C(40)) on each path but O(admin_path) must be accepted; a
+    chat-server that refuses the O(origin) answers C(44) connect_error, whose message and C(data.reason)
+    (such as C(origin)) are returned. This is where an origin missing from C(CHAT_ALLOWED_ORIGINS) shows, as
+    Socket.IO servers usually accept the Engine.IO handshake and refuse at connect.
   - With O(check_websocket), an HTTP/1.1 WebSocket upgrade on each path must answer C(101) with a valid
     C(Sec-WebSocket-Accept) and deliver the Engine.IO open packet; any other status is reported (a proxy
     that does not forward C(Upgrade) makes browsers fall back to long-polling silently).
@@ -84,6 +88,12 @@ options:
     default: /ws-admin
   check_websocket:
     description: Whether to try a WebSocket upgrade on each of O(paths).
+    type: bool
+    default: true
+  check_connect:
+    description:
+      - Whether to complete a Socket.IO connect, without credentials, on each of O(paths) except O(admin_path)
+        (visitors). The agents' path is connected to with a token when O(admin_secret) or O(admin_secret_file) is set.
     type: bool
     default: true
   admin_secret:
@@ -184,7 +194,8 @@ ok:
   type: bool
   sample: true
 failed_checks:
-  description: Names of the failed checks, V(health), V(handshake:<path>), V(websocket:<path>), V(admin_auth).
+  description:
+    - Names of the failed checks, V(health), V(handshake:<path>), V(connect:<path>), V(websocket:<path>), V(admin_auth).
   returned: always
   type: list
   elements: str
@@ -232,6 +243,16 @@ handshakes:
                   upgrades: [websocket], ping_interval: 25000, ping_timeout: 20000,
                   allow_origin: "https://admin1167.com", latency_ms: 2.5, error: null, path: /ws-visitor}
     /ws-admin: {ok: false, status: 404, sid: null, error: "HTTP 404 Not Found: ...", path: /ws-admin}
+connects:
+  description:
+    - Socket.IO connect per visitor path (empty with O(check_connect=false)); C(reason) is the server's
+      C(connect_error) C(data.reason) when it gives one.
+  returned: always
+  type: dict
+  sample:
+    /ws-visitor: {ok: false, path: /ws-visitor, namespace: /, origin: "https://other.example", status: 200,
+                  reason: origin, message: "origin refused: https://other.example is not in CHAT_ALLOWED_ORIGINS",
+                  error: "connect refused (connect_error: origin refused: https://other.example is not in CHAT_ALLOWED_ORIGINS)"}
 websocket:
   description: WebSocket upgrade per path (empty with O(check_websocket=false)).
   returned: always
@@ -243,8 +264,9 @@ admin_auth:
   description: The agent token check; C(skipped) when no secret was given.
   returned: always
   type: dict
-  sample: {ok: false, skipped: false, path: /ws-admin, namespace: /, status: 200,
-           error: "token refused (connect_error: unauthorized)"}
+  sample: {ok: false, skipped: false, path: /ws-admin, namespace: /, origin: "https://admin1167.net", status: 200,
+           reason: token, message: "unauthorized: invalid token signature",
+           error: "connect refused (connect_error: unauthorized: invalid token signature)"}
 attempts:
   description: How many times the checks ran.
   returned: always
@@ -285,10 +307,13 @@ def run_checks(module, target, secret):
     origin = params['origin']
     admin_origin = params['admin_origin'] or origin
 
-    def origin_for(path):
-        return admin_origin if path.rstrip('/') == params['admin_path'].rstrip('/') else origin
+    def is_admin(path):
+        return path.rstrip('/') == params['admin_path'].rstrip('/')
 
-    out = dict(health=None, handshakes={}, websocket={},
+    def origin_for(path):
+        return admin_origin if is_admin(path) else origin
+
+    out = dict(health=None, handshakes={}, connects={}, websocket={},
                admin_auth=dict(ok=None, skipped=True, error=None), failed_checks=[], reasons=[])
 
     def record(name, check):
@@ -302,6 +327,12 @@ def run_checks(module, target, secret):
     for path in params['paths']:
         out['handshakes'][path] = chat_probe.probe_handshake(target, path, origin_for(path))
         record('handshake:%s' % path, out['handshakes'][path])
+    if params['check_connect']:
+        for path in params['paths']:
+            if is_admin(path):
+                continue
+            out['connects'][path] = chat_probe.probe_connect(target, path, origin_for(path))
+            record('connect:%s' % path, out['connects'][path])
     if params['check_websocket']:
         for path in params['paths']:
             out['websocket'][path] = chat_probe.probe_websocket(target, path, origin_for(path))
@@ -332,6 +363,7 @@ def main():
             paths=dict(type='list', elements='str', default=['/ws-visitor', '/ws-admin']),
             admin_path=dict(type='str', default='/ws-admin'),
             check_websocket=dict(type='bool', default=True),
+            check_connect=dict(type='bool', default=True),
             admin_secret=dict(type='str', no_log=True),
             admin_secret_file=dict(type='path'),
             admin_secret_key=dict(type='str', default='CHAT_ADMIN_JWT_SECRET', no_log=False),
@@ -351,7 +383,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    result = dict(changed=False, ok=False, failed_checks=[], health=None, handshakes={}, websocket={},
+    result = dict(changed=False, ok=False, failed_checks=[], health=None, handshakes={}, connects={}, websocket={},
                   admin_auth=dict(ok=None, skipped=True, error=None), attempts=0, elapsed=0.0)
 
     for name in ('health_path', 'admin_path'):

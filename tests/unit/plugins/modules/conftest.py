@@ -97,6 +97,7 @@ class Behaviour(object):
         self.missing_paths = set()
         self.garbage_paths = set()
         self.allowed_origins = {}
+        self.connect_origins = {}
         self.websocket = 'ok'
         self.secret = SECRET
         self.ping_first = False
@@ -160,6 +161,7 @@ class _Handler(socketserver.StreamRequestHandler):
         if 'sid' not in q:
             sid = uuid.uuid4().hex[:20]
             srv.sessions[sid] = []
+            srv.session_paths[sid] = base
             open_data = json.dumps({'sid': sid, 'upgrades': ['websocket'], 'pingInterval': 25000,
                                     'pingTimeout': 20000, 'maxPayload': 1000000})
             if beh.ping_first:
@@ -176,16 +178,10 @@ class _Handler(socketserver.StreamRequestHandler):
                     srv.pongs += 1
                 elif ptype == engineio.MESSAGE:
                     sio_type, ns, auth = engineio.decode_sio(data)
+                    if sio_type == 1:
+                        srv.disconnects += 1
                     if sio_type == 0 and not beh.silent_connect:
-                        srv.tokens.append((auth or {}).get('token'))
-                        try:
-                            claims = jwt_hs256.verify((auth or {}).get('token') or '', beh.secret, now=time.time())
-                            if claims.get('role') != 'admin':
-                                raise jwt_hs256.JWTError('not an admin')
-                            answer = engineio.encode_sio(0, ns, {'sid': 'sock-' + sid})
-                        except jwt_hs256.JWTError:
-                            answer = engineio.encode_sio(4, ns, {'message': 'unauthorized'})
-                        srv.sessions.get(sid, []).append('4' + answer)
+                        srv.sessions.get(sid, []).append('4' + self._connect_answer(base, ns, auth, headers, sid))
             return self._send(200, 'OK', 'ok', cors)
         end = time.monotonic() + 1.0
         while not srv.sessions.get(sid) and time.monotonic() < end:
@@ -193,6 +189,28 @@ class _Handler(socketserver.StreamRequestHandler):
         packets = srv.sessions.get(sid) or ['6']
         srv.sessions[sid] = []
         return self._send(200, 'OK', engineio.encode_payload(packets), cors)
+
+    def _connect_answer(self, base, ns, auth, headers, sid):
+        """Like the reference chat-server: origin gate, then (agents) the token."""
+        srv = self.server
+        beh = srv.behaviour
+        srv.connects.append(base)
+        allowed = beh.connect_origins.get(base)
+        if allowed is not None and headers.get('origin') not in allowed:
+            key = 'CHAT_ALLOWED_ORIGINS' if base == '/ws-visitor' else 'ADMIN_ALLOWED_ORIGINS'
+            return engineio.encode_sio(4, ns, {
+                'message': 'origin refused: %s is not in %s' % (headers.get('origin'), key),
+                'data': {'reason': 'origin', 'origin': headers.get('origin'), 'key': key}})
+        if base == '/ws-admin':
+            srv.tokens.append((auth or {}).get('token'))
+            try:
+                claims = jwt_hs256.verify((auth or {}).get('token') or '', beh.secret, now=time.time())
+                if claims.get('role') != 'admin':
+                    raise jwt_hs256.JWTError('token role is not admin')
+            except jwt_hs256.JWTError as exc:
+                return engineio.encode_sio(4, ns, {'message': 'unauthorized: %s' % exc,
+                                                   'data': {'reason': 'token', 'detail': str(exc)}})
+        return engineio.encode_sio(0, ns, {'sid': 'sock-' + sid}) + '\x1e' + '42["visitor:ready",{}]'
 
     def _health(self):
         beh = self.server.behaviour
@@ -221,7 +239,10 @@ class _Handler(socketserver.StreamRequestHandler):
             return None
         self.wfile.write(websocket.encode_frame('0{"sid":"ws1","upgrades":[],"pingInterval":25000,"pingTimeout":20000}'))
         self.wfile.flush()
-        data = self.request.recv(64)
+        try:
+            data = self.request.recv(64)
+        except OSError:  # the client may reset right after its close frame
+            data = b''
         frame = websocket.decode_frame(data)
         if frame:
             self.server.ws_close_frames.append(frame[1])
@@ -238,6 +259,9 @@ class FakeChatServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.tls_context = tls_context
         self.log = []
         self.sessions = {}
+        self.session_paths = {}
+        self.connects = []
+        self.disconnects = 0
         self.tokens = []
         self.pongs = 0
         self.health_hits = 0

@@ -38,6 +38,8 @@ def test_healthy_server_passes_every_check(run_module, chat_server):
         assert res['websocket'][path] == dict(ok=True, path=path, status=101, error=None,
                                               origin=ORIGIN if path == '/ws-visitor' else ADMIN_ORIGIN)
     assert res['admin_auth']['ok'] is True and res['admin_auth']['skipped'] is False
+    assert list(res['connects']) == ['/ws-visitor'] and res['connects']['/ws-visitor']['ok']
+    assert chat_server.connects == ['/ws-visitor', '/ws-admin'] and chat_server.disconnects == 2
     assert res['attempts'] == 1
     # what went over the wire: Host, Origins per path, trailing slash, a valid admin token
     assert all(entry['headers']['host'] == 'admin1167.com' for entry in chat_server.log)
@@ -111,7 +113,8 @@ def test_bad_gateway_fails_everything(run_module, chat_server):
     failed, res = run_module(chat_health.main, args(chat_server, admin_secret=SECRET))
     assert failed
     assert res['failed_checks'] == ['health', 'handshake:/ws-visitor', 'handshake:/ws-admin',
-                                    'websocket:/ws-visitor', 'websocket:/ws-admin', 'admin_auth']
+                                    'connect:/ws-visitor', 'websocket:/ws-visitor', 'websocket:/ws-admin',
+                                    'admin_auth']
     assert res['health']['status'] == 502 and 'HTTP 502 Bad Gateway' in res['msg']
     assert res['admin_auth']['error'].startswith('handshake failed: HTTP 502')
 
@@ -119,7 +122,7 @@ def test_bad_gateway_fails_everything(run_module, chat_server):
 def test_handshake_that_does_not_open(run_module, chat_server):
     chat_server.behaviour.garbage_paths = {'/ws-visitor'}
     failed, res = run_module(chat_health.main, args(chat_server, check_websocket=False))
-    assert failed and res['failed_checks'] == ['handshake:/ws-visitor']
+    assert failed and res['failed_checks'] == ['handshake:/ws-visitor', 'connect:/ws-visitor']
     assert res['handshakes']['/ws-visitor']['status'] == 200
     assert res['handshakes']['/ws-visitor']['error'].startswith('not an Engine.IO handshake')
     assert res['websocket'] == {}
@@ -149,8 +152,9 @@ def test_broken_upgrade(run_module, chat_server, mode, error):
 def test_wrong_secret_refused(run_module, chat_server):
     failed, res = run_module(chat_health.main, args(chat_server, admin_secret='not-the-secret-' * 3))
     assert failed and res['failed_checks'] == ['admin_auth']
-    assert res['admin_auth']['error'] == 'token refused (connect_error: unauthorized)'
-    assert 'admin_auth (token refused' in res['msg']
+    assert res['admin_auth']['error'] == 'connect refused (connect_error: unauthorized: invalid signature)'
+    assert res['admin_auth']['reason'] == 'token'
+    assert 'admin_auth (connect refused' in res['msg']
 
 
 def test_token_without_admin_role_refused(run_module, chat_server):
@@ -162,9 +166,33 @@ def test_token_without_admin_role_refused(run_module, chat_server):
 def test_origin_not_allowed(run_module, chat_server):
     chat_server.behaviour.allowed_origins = {'/ws-visitor': {'https://other.example'}}
     failed, res = run_module(chat_health.main, args(chat_server))
-    assert failed and res['failed_checks'] == ['handshake:/ws-visitor', 'websocket:/ws-visitor']
+    assert failed and res['failed_checks'] == ['handshake:/ws-visitor', 'connect:/ws-visitor', 'websocket:/ws-visitor']
     assert res['handshakes']['/ws-visitor']['status'] == 403
     assert 'Forbidden' in res['handshakes']['/ws-visitor']['error']
+
+
+def test_origin_refused_at_connect_is_named(run_module, chat_server):
+    # the reference chat-server accepts the handshake and refuses at Socket.IO connect
+    chat_server.behaviour.connect_origins = {'/ws-visitor': {'https://other.example'}}
+    failed, res = run_module(chat_health.main, args(chat_server))
+    assert failed and res['failed_checks'] == ['connect:/ws-visitor']
+    conn = res['connects']['/ws-visitor']
+    assert conn['reason'] == 'origin' and conn['origin'] == ORIGIN
+    assert conn['message'] == 'origin refused: %s is not in CHAT_ALLOWED_ORIGINS' % ORIGIN
+    assert res['handshakes']['/ws-visitor']['ok'] and res['websocket']['/ws-visitor']['ok']
+
+
+def test_admin_origin_refused_is_told_apart_from_token(run_module, chat_server):
+    chat_server.behaviour.connect_origins = {'/ws-admin': {'https://other.example'}}
+    failed, res = run_module(chat_health.main, args(chat_server, admin_secret=SECRET))
+    assert failed and res['failed_checks'] == ['admin_auth'] and res['admin_auth']['reason'] == 'origin'
+    assert chat_server.tokens == []
+
+
+def test_check_connect_off(run_module, chat_server):
+    chat_server.behaviour.connect_origins = {'/ws-visitor': set()}
+    failed, res = run_module(chat_health.main, args(chat_server, check_connect=False))
+    assert not failed and res['connects'] == {} and chat_server.connects == []
 
 
 def test_admin_origin_is_used_on_admin_path(run_module, chat_server):
@@ -182,8 +210,11 @@ def test_admin_origin_defaults_to_origin(run_module, chat_server):
 
 def test_ping_is_answered_during_connect(run_module, chat_server):
     chat_server.behaviour.ping_first = True
-    failed, res = run_module(chat_health.main, args(chat_server, admin_secret=SECRET, paths=[], check_health=False))
-    assert not failed and res['admin_auth']['ok'] and chat_server.pongs == 1
+    failed, res = run_module(chat_health.main, args(chat_server, admin_secret=SECRET, paths=['/ws-visitor'],
+                                                    check_health=False, check_websocket=False))
+    assert not failed and res['admin_auth']['ok'] and res['connects']['/ws-visitor']['ok']
+    # one ping answered per session: handshake-only sessions are closed before polling
+    assert chat_server.pongs == 2
 
 
 def test_connect_without_answer_times_out(run_module, chat_server):
