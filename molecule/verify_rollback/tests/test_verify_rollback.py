@@ -1,0 +1,323 @@
+"""playbooks/verify.yml and playbooks/rollback.yml against the deployed stack (one host in all groups).
+
+The playbooks run with ansible-playbook on this scenario's molecule inventory, as an operator runs them.
+The stack is broken one way at a time (database stopped, chat-server stopped, a /ws-* location missing,
+an origin missing from CHAT_ALLOWED_ORIGINS, the two secrets different): verify must fail and name the
+cause; each test puts the stack back and proves it healthy again. Then a second release is deployed and
+rolled back to the previous one, then the spec's rollback runs, and a deploy brings Live Chat back.
+The tests run in file order and depend on it (each one leaves the stack healthy, except the last two,
+which remove Live Chat and bring it back).
+"""
+
+import base64
+import json
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+PROJECT = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", pathlib.Path(__file__).parents[3]))
+SITE_ROOT = "/var/www/Website-new"
+SITE_ENV = f"{SITE_ROOT}/.env"
+SITE_NGINX = "/etc/nginx/sites-available/admin1167.com"
+BASE = "/opt/livechat"
+CHAT_ENV = f"{BASE}/shared/.env"
+SNIPPET = "/etc/nginx/snippets/livechat-locations.conf"
+HOST = "admin1167.com"
+PM2 = "runuser -u livechat -- env PM2_HOME=/home/livechat/.pm2 HOME=/home/livechat /usr/local/bin/pm2"
+PSQL = "runuser -u postgres -- psql -d chat -tAc"
+CLIENT = f"{BASE}/current/scripts/chat-client.js"
+# failing checks are retried for this long by verify; short here, the failures are meant
+FAST = ["-e", "chat_verify_deadline=3"]
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+def _ansible_env():
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(PROJECT / ".cache" / "collections"))
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    inv = os.environ.get("MOLECULE_INVENTORY_FILE")
+    if inv:
+        cfg = pathlib.Path(inv).parent.parent / "ansible.cfg"
+        if cfg.exists():
+            env["ANSIBLE_CONFIG"] = str(cfg)
+    return env
+
+
+def _inventory():
+    inv = os.environ.get("MOLECULE_INVENTORY_FILE")
+    assert inv, "run through molecule (MOLECULE_INVENTORY_FILE is not set)"
+    return str(pathlib.Path(inv).parent)  # the folder: the hosts file and molecule's group_vars
+
+
+def playbook(name, *args, timeout=1200):
+    """Run a playbook of the collection; return (rc, output, seconds). The output is printed on failure."""
+    exe = pathlib.Path(sys.executable).parent / "ansible-playbook"
+    cmd = [str(exe) if exe.exists() else "ansible-playbook", "-i", _inventory(), str(PROJECT / "playbooks" / name), *args]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, env=_ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=timeout, check=False)
+    seconds = time.monotonic() - start
+    print(f"$ {shlex.join(cmd)}\n(rc {proc.returncode}, {seconds:.1f}s)\n{proc.stdout}")
+    return proc.returncode, proc.stdout, seconds
+
+
+def recap_changed(output):
+    """Sum of changed= over the PLAY RECAP lines."""
+    return sum(int(n) for n in re.findall(r"\bchanged=(\d+)", output.split("PLAY RECAP")[-1]))
+
+
+def sh(host, cmd, check=True):
+    res = host.run(cmd)
+    if check:
+        assert res.rc == 0, f"{cmd}: rc {res.rc}\n{res.stdout}\n{res.stderr}"
+    return res
+
+
+def put(host, path, data):
+    """Write bytes to path in place (owner and mode kept: the inode stays)."""
+    sh(host, f"echo {base64.b64encode(data).decode()} | base64 -d > {shlex.quote(path)}")
+
+
+def health(host, url="http://127.0.0.1:4000", host_header=None):
+    hdr = f"-H 'Host: {host_header}' " if host_header else ""
+    res = host.run(f"curl -s -m 5 -o /dev/stdout -w '\\n%{{http_code}}' {hdr}{url}/chat/health")
+    body, _, code = res.stdout.rpartition("\n")
+    try:
+        return int(code), json.loads(body)
+    except ValueError:
+        return int(code or 0), {}
+
+
+def wait_healthy(host, deadline=90):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        code, body = health(host)
+        if code == 200 and body.get("db") == "ok":
+            return body
+        time.sleep(1)
+    pytest.fail(f"chat-server not healthy within {deadline}s: {health(host)}\n{host.run(PM2 + ' logs chat-server --nostream --lines 40').stdout}")
+
+
+def current_release(host):
+    return host.run(f"readlink -f {BASE}/current").stdout.strip().rsplit("/", 1)[-1]
+
+
+def pm2_names(host):
+    out = host.run(f"{PM2} jlist").stdout
+    lines = [line for line in out.splitlines() if line.lstrip().startswith("[")]
+    return [p["name"] for p in json.loads(lines[-1])] if lines else []
+
+
+def message_count(host):
+    return int(sh(host, f"{PSQL} 'SELECT count(*) FROM messages'").stdout.strip())
+
+
+def assert_fails_naming(output, rc, *needles):
+    assert rc != 0, "verify passed on a broken stack"
+    for needle in needles:
+        assert needle in output, f"verify output does not name {needle!r}"
+
+
+# --- verify on the healthy stack --------------------------------------------------------------------
+
+def test_verify_passes_on_the_healthy_stack(host):
+    wait_healthy(host)
+    rc, out, _ = playbook("verify.yml")
+    assert rc == 0
+    assert re.search(r"all \d+ checks passed", out)
+    assert "FAIL " not in out
+    for check in ("PM2 process online", "PM2 restart count stable", "PM2 reboot-safe", "nginx -t",
+                  "nginx location /ws-visitor/", "secrets equal (digest)", "no pending migration",
+                  "release answering", "process newer than .env", "health via CHAT_SERVER_INTERNAL_URL"):
+        assert re.search(r"OK\s+\|[^|]*\|\s*" + re.escape(check), out), check
+
+
+def test_verify_changes_nothing_in_check_mode(host):
+    rc, out, _ = playbook("verify.yml", "--check", "--diff")
+    assert rc == 0
+    assert recap_changed(out) == 0
+
+
+# --- verify names the cause, one failure at a time --------------------------------------------------
+
+def test_verify_names_a_stopped_database(host):
+    sh(host, "systemctl stop postgresql")
+    try:
+        rc, out, _ = playbook("verify.yml", *FAST)
+        assert_fails_naming(out, rc, "[db_down]", "cannot reach its database", "提示「chat-server returned 5xx」")
+    finally:
+        sh(host, "systemctl start postgresql")
+    wait_healthy(host)
+
+
+def test_verify_names_a_stopped_chat_server(host):
+    sh(host, f"{PM2} stop chat-server")
+    try:
+        rc, out, _ = playbook("verify.yml", *FAST)
+        assert_fails_naming(out, rc, "[pm2_not_online]", "[chat_server_down]", "[proxy_upstream_down]",
+                            "后台提示「Live Chat 服务未连接」")
+    finally:
+        sh(host, f"{PM2} start chat-server")
+    wait_healthy(host)
+
+
+def test_verify_names_a_missing_ws_location(host):
+    original = host.file(SNIPPET).content
+    text = original.decode()
+    broken = re.sub(r"(?ms)^[ \t]*location[ \t]+/ws-visitor/[ \t]*\{.*?^[ \t]*\}[ \t]*\n", "", text, count=1)
+    assert broken != text, "the snippet has no location /ws-visitor/ block to remove"
+    put(host, SNIPPET, broken.encode())
+    sh(host, "nginx -t && systemctl reload nginx")
+    try:
+        rc, out, _ = playbook("verify.yml", *FAST)
+        assert_fails_naming(out, rc, "[nginx_location_missing_visitor]", "/ws-visitor is not proxied by Nginx",
+                            "[proxy_handshake_failed]", "前台气泡点开一直 Offline")
+    finally:
+        put(host, SNIPPET, original)
+        sh(host, "nginx -t && systemctl reload nginx")
+    assert health(host, "http://127.0.0.1", HOST)[0] == 200
+
+
+def test_verify_names_an_origin_missing_from_chat_allowed_origins(host):
+    original = host.file(CHAT_ENV).content
+    text = original.decode()
+    broken = re.sub(r"(?m)^CHAT_ALLOWED_ORIGINS=.*$", "CHAT_ALLOWED_ORIGINS=https://elsewhere.example", text)
+    assert broken != text
+    put(host, CHAT_ENV, broken.encode())
+    sh(host, f"{PM2} restart chat-server")
+    try:
+        wait_healthy(host)
+        rc, out, _ = playbook("verify.yml", *FAST)
+        assert_fails_naming(out, rc, "[origin_refused]", "CHAT_ALLOWED_ORIGINS does not contain https://admin1167.com",
+                            "`CHAT_ALLOWED_ORIGINS` 未包含当前站点 https://admin1167.com")
+    finally:
+        put(host, CHAT_ENV, original)
+        sh(host, f"{PM2} restart chat-server")
+    wait_healthy(host)
+
+
+def test_verify_names_different_secrets(host):
+    original = host.file(SITE_ENV).content
+    text = original.decode()
+    broken = re.sub(r"(?m)^(CHAT_ADMIN_JWT_SECRET=).*$", r"\1another-secret-of-the-main-site-0123456789", text)
+    assert broken != text
+    put(host, SITE_ENV, broken.encode())
+    try:
+        rc, out, _ = playbook("verify.yml", *FAST)
+        assert_fails_naming(out, rc, "[secrets_differ]", "the site .env differs from the vault",
+                            "[admin_token_refused]", "客服连不上 /ws-admin")
+        assert "another-secret-of-the-main-site" not in out
+    finally:
+        put(host, SITE_ENV, original)
+    rc, out, _ = playbook("verify.yml")
+    assert rc == 0, "the stack did not come back healthy"
+
+
+# --- release rollback -------------------------------------------------------------------------------
+
+def test_rollback_to_the_previous_release(host, tmp_path):
+    first = current_release(host)
+    # a second release: the example with one changed file
+    src = tmp_path / "chat-server"
+    shutil.copytree(PROJECT / "examples" / "chat-server", src, ignore=shutil.ignore_patterns("node_modules", ".env"))
+    with open(src / "README.md", "a", encoding="utf-8") as fh:
+        fh.write("\nSecond release for the rollback test.\n")
+    source = json.dumps({"livechat_source": {"type": "local", "path": str(src)}})
+    rc, _, _ = playbook("deploy.yml", "-e", source)
+    assert rc == 0
+    second = current_release(host)
+    assert second != first and second > first
+    assert wait_healthy(host)["release"] == second
+
+    rc, out, seconds = playbook("rollback.yml", "-e", "livechat_rollback_to=previous")
+    assert rc == 0
+    assert current_release(host) == first
+    body = wait_healthy(host, deadline=5)
+    assert body["release"] == first
+    print(f"release rollback took {seconds:.1f}s (whole ansible-playbook run)")
+    assert seconds < 90
+    assert f"to {first}" in out
+
+    # idempotent: the previous release already serves
+    rc, out, _ = playbook("rollback.yml", "-e", "livechat_rollback_to=previous")
+    assert rc == 0
+    assert recap_changed(out) == 0
+    assert "already serving" in out
+
+    # an unknown release is refused without any change
+    rc, out, _ = playbook("rollback.yml", "-e", "livechat_rollback_to=19990101T000000Z-000000000000")
+    assert rc != 0 and "does not exist" in out
+    assert current_release(host) == first
+
+    rc, out, _ = playbook("verify.yml")
+    assert rc == 0, "verify fails after the release rollback"
+
+
+# --- the spec's rollback, and back --------------------------------------------------------------------
+
+def test_spec_rollback_keeps_site_env_and_messages(host, request):
+    # at least one stored message, through Nginx with the real client
+    res = host.run(" ".join(shlex.quote(a) for a in [
+        "node", CLIENT, "roundtrip", "--url", "http://127.0.0.1", "--host-header", HOST,
+        "--origin", "https://admin1167.com", "--admin-origin", "https://admin1167.net", "--env-file", CHAT_ENV]))
+    assert res.rc == 0, res.stdout + res.stderr
+    messages = message_count(host)
+    assert messages > 0
+    env_before = host.file(SITE_ENV).content
+    site_before = sh(host, f"curl -s -m 5 -H 'Host: {HOST}' http://127.0.0.1/").stdout
+
+    rc, out, _ = playbook("rollback.yml")
+    assert rc == 0
+    request.config.cache.set("livechat/messages", messages)
+
+    assert "chat-server" not in pm2_names(host)
+    dump = json.loads(host.file("/home/livechat/.pm2/dump.pm2").content_string or "[]")
+    assert "chat-server" not in [p.get("name") for p in dump]
+    assert not host.file(SNIPPET).exists
+    assert SNIPPET not in host.file(SITE_NGINX).content_string
+    sh(host, "nginx -t")
+    # the main site still answers, /chat/ is no longer proxied, its .env is byte for byte the same
+    assert sh(host, f"curl -s -m 5 -H 'Host: {HOST}' http://127.0.0.1/").stdout == site_before
+    assert health(host, "http://127.0.0.1", HOST)[0] != 200
+    assert host.file(SITE_ENV).content == env_before
+    # the database and its data are untouched
+    assert host.service("postgresql").is_running
+    assert message_count(host) == messages
+
+    # idempotent, and verify now names what is missing
+    rc, out, _ = playbook("rollback.yml")
+    assert rc == 0 and recap_changed(out) == 0
+    rc, out, _ = playbook("verify.yml", *FAST)
+    assert_fails_naming(out, rc, "[pm2_not_online]", "[nginx_location_missing_chat]")
+
+
+def test_deploy_after_the_spec_rollback_brings_live_chat_back(host, request):
+    rc, _, _ = playbook("deploy.yml")
+    assert rc == 0
+    wait_healthy(host)
+    rc, _, _ = playbook("verify.yml")
+    assert rc == 0
+    assert message_count(host) >= request.config.cache.get("livechat/messages", 1)
+    res = host.run(" ".join(shlex.quote(a) for a in [
+        "node", CLIENT, "roundtrip", "--url", "http://127.0.0.1", "--host-header", HOST,
+        "--origin", "https://admin1167.com", "--admin-origin", "https://admin1167.net", "--env-file", CHAT_ENV]))
+    assert res.rc == 0, res.stdout + res.stderr
+
+
+def test_rollback_is_safe_when_nothing_is_deployed(host):
+    """Both modes on a host without the service user, PM2 or releases: no change, no crash."""
+    rc, out, _ = playbook("rollback.yml", "-e", "chat_rollback_user=nobody-here", "-e", "chat_rollback_base_dir=/nonexistent",
+                          "-e", '{"chat_rollback_nginx_sites": [], "chat_rollback_nginx_files": []}')
+    assert rc == 0 and recap_changed(out) == 0
+    rc, out, _ = playbook("rollback.yml", "-e", "livechat_rollback_to=previous", "-e", "chat_rollback_base_dir=/nonexistent")
+    assert rc != 0 and "no release is deployed" in out
+    assert wait_healthy(host, deadline=5)
