@@ -18,8 +18,40 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const path = require('node:path');
 const { io } = require('socket.io-client');
-const { parseDotenv } = require('../src/dotenv');
-const { sign } = require('../src/jwt');
+
+// Self-contained on purpose (only socket.io-client is needed), so the file can be
+// copied beside any chat-server and run there.
+
+// KEY=value lines; quotes, `export `, comments (same rules as src/dotenv.js)
+function parseDotenv(text) {
+  const out = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let v = m[2];
+    if (v.startsWith('"') || v.startsWith("'")) {
+      const q = v[0];
+      const end = v.lastIndexOf(q);
+      v = end > 0 ? v.slice(1, end) : v.slice(1);
+      if (q === '"') v = v.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    } else {
+      const hash = v.search(/\s#/);
+      if (hash !== -1) v = v.slice(0, hash);
+      v = v.trim();
+    }
+    out[m[1]] = v;
+  }
+  return out;
+}
+
+// JWT HS256
+function sign(payload, secret) {
+  const enc = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64url');
+  const data = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc({ iat: Math.floor(Date.now() / 1000), ...payload })}`;
+  return `${data}.${crypto.createHmac('sha256', secret).update(data).digest('base64url')}`;
+}
 
 const USAGE = 'usage: chat-client.js roundtrip|visitor|admin --url URL [--origin O] [--admin-origin O] [--env-file F] '
   + '[--secret-key NAME] [--transport websocket|polling] [--host-header H] [--timeout MS] [--insecure] '
@@ -218,4 +250,4 @@ if (require.main === module) {
   main().then((code) => process.exit(code));
 }
 
-module.exports = { parseArgs, mintToken, path: path.resolve(__filename) };
+module.exports = { parseArgs, parseDotenv, mintToken, path: path.resolve(__filename) };

@@ -64,3 +64,14 @@ test('client IP: proxy headers only from loopback', () => {
   assert.equal(clientIp(req('::ffff:127.0.0.1', { 'x-forwarded-for': '1.1.1.1, 203.0.113.2' })), '203.0.113.2');
   assert.equal(clientIp(req('198.51.100.5', { 'x-real-ip': '203.0.113.1' })), '198.51.100.5');
 });
+
+test('scripts/chat-client.js is self-contained and agrees with the server on .env and JWT', () => {
+  const client = require('../scripts/chat-client');
+  const text = '# c\nA=1\nexport B="two words"\nC=\'x#y\'\nD=val # note\nCHAT_ADMIN_JWT_SECRET="q\\"uoted-0123456789abcdef-0123456789"\n';
+  assert.deepEqual(client.parseDotenv(text), parseDotenv(text));
+  const secret = parseDotenv(text).CHAT_ADMIN_JWT_SECRET;
+  assert.equal(verifyAdminToken(client.mintToken(secret), secret).role, 'admin');
+  assert.throws(() => verifyAdminToken(client.mintToken(secret, true), secret), /expired/);
+  const src = require('node:fs').readFileSync(require.resolve('../scripts/chat-client'), 'utf8');
+  assert.doesNotMatch(src, /require\('\.\.\//, 'only socket.io-client and node: modules');
+});
