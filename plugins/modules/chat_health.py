@@ -29,7 +29,9 @@ description:
   - With O(admin_secret) or O(admin_secret_file), an agent token (JWT HS256, C({"role":"admin","exp":...}))
     is minted and a Socket.IO connect on O(admin_path) must be accepted (C(40)), not refused (C(44) connect_error),
     which proves the chat-server holds the same secret. The secret and the token are never returned.
-  - Checks are repeated until they all pass or O(retries) / O(deadline) are used up.
+  - Checks are repeated until they all pass or O(retries) / O(deadline) are used up. The deadline is checked
+    between attempts, so the last attempt may end up to one attempt's duration (bounded by O(timeout) per
+    request) after it.
   - Errors of the server being checked are returned as data; the module fails at the end, naming the
     failed checks, unless O(fail_on_error=false).
   - Standard library only on the target.
@@ -396,6 +398,8 @@ def main():
         module.fail_json(msg='timeout must be positive', **result)
 
     secret = params['admin_secret']
+    if secret is not None and not secret:
+        module.fail_json(msg='admin_secret is empty; leave it unset to skip the agent token check', **result)
     if params['admin_secret_file']:
         secret = _read_secret(module, params['admin_secret_file'], params['admin_secret_key'])
         module.no_log_values.add(secret)

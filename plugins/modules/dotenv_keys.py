@@ -362,7 +362,8 @@ def main():
 
     new_text = dotenv.render(new_entries)
     after = dotenv.values(new_entries)
-    creating = not exists and state == 'present'
+    # a missing file is created only when there is something to write into it
+    creating = not exists and state == 'present' and bool(new_text)
     changed = new_text != text or creating
     result['changed'] = changed
     result['created'] = creating

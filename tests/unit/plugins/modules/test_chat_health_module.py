@@ -304,6 +304,7 @@ def test_url_prefix_is_kept(run_module, chat_server):
     (dict(url='ftp://x'), 'url must be http'),
     (dict(paths=['ws-visitor']), 'paths must start with /'),
     (dict(timeout=0), 'timeout must be positive'),
+    (dict(admin_secret=''), 'admin_secret is empty'),
 ])
 def test_bad_input(run_module, chat_server, bad, msg):
     failed, res = run_module(chat_health.main, args(chat_server, **bad))

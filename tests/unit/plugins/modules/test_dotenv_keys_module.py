@@ -248,3 +248,9 @@ def test_absent_removes_only_those_keys(run_module, site_env):
         'CHAT_ADMIN_JWT_SECRET=old-secret\r\n', '').encode()
     failed, res = run_module(dotenv_keys.main, dict(path=str(site_env), state='absent', names=['MULTI']))
     assert not failed and res['changed'] is False
+
+
+def test_nothing_to_write_creates_nothing(run_module, tmp_path):
+    path = tmp_path / 'none.env'
+    failed, res = run_module(dotenv_keys.main, dict(path=str(path), public_keys={'A': None}))
+    assert not failed and res['changed'] is False and res['created'] is False and not path.exists()
