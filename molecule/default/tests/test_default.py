@@ -289,3 +289,22 @@ def test_bad_extra_location_is_refused_and_config_restored(host):
     assert host.run(f"ps --ppid {master_pid} -o pid=").stdout.split() == workers
     assert _curl(host, "/chat/health").stdout.endswith("\n200")
     assert _curl(host, "/api/").stdout.endswith("\n200")
+
+
+def test_separate_chat_hosts_render_a_sticky_upstream(host, tmp_path):
+    """With a second chat host (a documentation address, never contacted) the upstream gets ip_hash and both
+    servers; shown in check mode, so nothing on the host changes."""
+    before = host.file(UPSTREAM).sha256sum
+    extra = tmp_path / "more-chat-hosts.yml"
+    extra.write_text(
+        "all:\n  children:\n    chat_servers:\n      hosts:\n        chat-b:\n"
+        "          ansible_host: 192.0.2.10\n          livechat_advertise_address: 192.0.2.10\n"
+    )
+    play = PROJECT / "molecule" / "default" / "chat_proxy_only.yml"
+    res = _ansible_playbook("-i", str(extra), str(play), "--check", "--diff")
+    output = res.stdout + res.stderr
+    assert res.returncode == 0, output[-3000:]
+    assert "+    ip_hash;" in output
+    assert "+    server 192.0.2.10:4000;" in output
+    assert " server 127.0.0.1:4000;" in output
+    assert host.file(UPSTREAM).sha256sum == before
