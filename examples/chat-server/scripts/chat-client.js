@@ -16,6 +16,9 @@
 
 const fs = require('node:fs');
 const crypto = require('node:crypto');
+const dns = require('node:dns/promises');
+const http = require('node:http');
+const https = require('node:https');
 const path = require('node:path');
 const { io } = require('socket.io-client');
 
@@ -98,15 +101,30 @@ function mintToken(secret, expired) {
   return sign({ sub: 'chat-client', role: 'admin', exp }, secret);
 }
 
-function connect(opts, socketPath, origin, auth) {
+// --host-header: the client talks to --url's address but names the site in Host
+// (and TLS SNI), as a browser would through DNS. Done with an agent whose lookup
+// returns --url's address for any name, so it works for websocket and polling
+// alike (the polling transport may not set a Host header itself).
+async function target(opts) {
   const base = new URL(opts.url);
-  const headers = { Origin: origin };
-  if (opts.hostHeader) headers.Host = opts.hostHeader;
+  if (!opts.hostHeader) return { url: base.origin, agent: undefined };
+  const bare = base.hostname.replace(/^\[|\]$/g, '');
+  const { address, family } = await dns.lookup(bare);
+  const lookup = (hostname, options, cb) => (options && options.all ? cb(null, [{ address, family }]) : cb(null, address, family));
+  const agent = new (base.protocol === 'https:' ? https : http).Agent({ lookup, keepAlive: false, rejectUnauthorized: !opts.insecure });
+  const url = new URL(base.origin);
+  url.hostname = opts.hostHeader;
+  return { url: url.origin, agent };
+}
+
+async function connect(opts, socketPath, origin, auth) {
+  const { url, agent } = await target(opts);
   const started = Date.now();
-  const socket = io(base.origin, {
+  const socket = io(url, {
     path: socketPath,
     transports: [opts.transport],
-    extraHeaders: headers,
+    extraHeaders: { Origin: origin },
+    agent,
     auth,
     reconnection: false,
     timeout: opts.timeout,

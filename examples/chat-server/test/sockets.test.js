@@ -147,8 +147,8 @@ test('scripts/chat-client.js (socket.io-client) does the round trip and reports 
   };
   const common = ['--url', server.url(), '--origin', VISITOR_ORIGIN, '--admin-origin', ADMIN_ORIGIN];
 
-  for (const transport of ['websocket', 'polling']) {
-    const rt = run('roundtrip', ...common, '--env-file', envFile, '--transport', transport);
+  for (const [transport, extra] of [['websocket', []], ['polling', []], ['websocket', ['--host-header', 'chat.example.test']], ['polling', ['--host-header', 'chat.example.test']]]) {
+    const rt = run('roundtrip', ...common, '--env-file', envFile, '--transport', transport, ...extra);
     assert.equal(rt.code, 0, JSON.stringify(rt.out));
     assert.equal(rt.out.ok, true);
     for (const step of ['admin_connect', 'visitor_connect', 'visitor_message', 'agent_received', 'admin_reply', 'visitor_received']) {
