@@ -142,6 +142,13 @@ class Target(object):
         return sock
 
 
+def _redirect_note(resp):
+    """`` (Location: ...)`` for a redirect, such as an http -> https rewrite in front of the site."""
+    if 300 <= resp.status < 400 and resp.headers.get('location'):
+        return ' (Location: %s)' % resp.headers['location']
+    return ''
+
+
 def probe_health(target, path='/chat/health', expect_release=None):
     """``GET <path>``: 200 and, when the body is JSON, ``status == "ok"`` (and the expected release)."""
     result = dict(ok=False, url=target.url_for(path), status=None, latency_ms=None, body=None,
@@ -164,7 +171,7 @@ def probe_health(target, path='/chat/health', expect_release=None):
         detail = ''
         if isinstance(body, dict) and body.get('db') not in (None, 'ok'):
             detail = ' (db: %s)' % body.get('db')
-        result['error'] = 'HTTP %s %s%s' % (resp.status, resp.reason, detail)
+        result['error'] = 'HTTP %s %s%s%s' % (resp.status, resp.reason, detail, _redirect_note(resp))
         return result
     if isinstance(body, dict) and 'status' in body and body['status'] != 'ok':
         result['error'] = 'health status is %r' % body['status']
@@ -191,7 +198,7 @@ def _open_session(target, path, origin, result):
     result['latency_ms'] = resp.latency_ms
     result['allow_origin'] = resp.headers.get('access-control-allow-origin')
     if resp.status != 200:
-        result['error'] = 'HTTP %s %s: %s' % (resp.status, resp.reason, resp.body[:200].strip())
+        result['error'] = 'HTTP %s %s%s: %s' % (resp.status, resp.reason, _redirect_note(resp), resp.body[:200].strip())
         return None
     try:
         packets = engineio.decode_payload(resp.body)

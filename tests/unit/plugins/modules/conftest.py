@@ -94,6 +94,7 @@ class Behaviour(object):
         self.health_fail_first = 0
         self.health_chunked = False
         self.bad_gateway = False
+        self.redirect_to = None
         self.missing_paths = set()
         self.garbage_paths = set()
         self.allowed_origins = {}
@@ -139,6 +140,8 @@ class _Handler(socketserver.StreamRequestHandler):
         srv = self.server
         srv.log.append(dict(method=method, target=target, headers=headers, body=body))
         beh = srv.behaviour
+        if beh.redirect_to:
+            return self._send(301, 'Moved Permanently', '<html>301</html>', {'Location': beh.redirect_to + target})
         if beh.bad_gateway:
             return self._send(502, 'Bad Gateway', '<html><center>502 Bad Gateway</center></html>')
         path, _sep, query = target.partition('?')

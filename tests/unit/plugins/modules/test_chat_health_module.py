@@ -119,6 +119,15 @@ def test_bad_gateway_fails_everything(run_module, chat_server):
     assert res['admin_auth']['error'].startswith('handshake failed: HTTP 502')
 
 
+def test_redirect_is_reported_with_its_location(run_module, chat_server):
+    chat_server.behaviour.redirect_to = 'https://admin1167.com'
+    failed, res = run_module(chat_health.main, args(chat_server, check_websocket=False, check_connect=False))
+    assert failed and res['health']['error'] == (
+        'HTTP 301 Moved Permanently (Location: https://admin1167.com/chat/health)')
+    assert res['handshakes']['/ws-visitor']['error'].startswith(
+        'HTTP 301 Moved Permanently (Location: https://admin1167.com/ws-visitor/?EIO=4&transport=polling)')
+
+
 def test_handshake_that_does_not_open(run_module, chat_server):
     chat_server.behaviour.garbage_paths = {'/ws-visitor'}
     failed, res = run_module(chat_health.main, args(chat_server, check_websocket=False))
