@@ -28,7 +28,7 @@ function createPrisma(config) {
     ({ PrismaClient } = require('@prisma/client'));
     // a client that was never generated throws on construction
   } catch (err) {
-    throw new Error(`cannot load the Prisma client (${err.message}); run npm ci and npm run prisma:generate`);
+    throw new Error(`the Prisma client is missing: run npm ci and npm run prisma:generate (${String(err.message).split('\n')[0]})`);
   }
   const { PrismaPg } = require('@prisma/adapter-pg');
   const adapter = new PrismaPg(
@@ -43,7 +43,7 @@ function createPrisma(config) {
   try {
     return new PrismaClient({ adapter });
   } catch (err) {
-    throw new Error(`cannot create the Prisma client (${String(err.message).split('\n')[0]}); run npm run prisma:generate`);
+    throw new Error(`the Prisma client is not usable: run npm run prisma:generate (${String(err.message).split('\n')[0]})`);
   }
 }
 
