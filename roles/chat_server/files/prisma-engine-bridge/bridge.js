@@ -120,6 +120,12 @@ function pgConfigFromUrl(url) {
     config[k] = v;
   }
   if (raw.ssl !== undefined) config.ssl = raw.ssl;
+  // ?schema=… : like the native engine, work in that schema (unqualified
+  // migration SQL lands there too)
+  if (schema) {
+    const value = /^[A-Za-z_][A-Za-z0-9_$]*$/.test(schema) ? schema : `"${schema.replace(/"/g, '""')}"`;
+    config.options = `-c search_path=${value.replace(/\\/g, '\\\\').replace(/ /g, '\\ ')}`;
+  }
   if (config.port !== undefined) config.port = Number(config.port);
   const ct = Number(raw.connect_timeout);
   config.connectionTimeoutMillis = (Number.isFinite(ct) && ct > 0 ? ct : 10) * 1000;

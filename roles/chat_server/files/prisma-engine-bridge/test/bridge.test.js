@@ -79,6 +79,10 @@ test('datasource URL -> parsed pg config (never connectionString), schema kept a
   assert.equal(config.connectionString, undefined);
   assert.equal(config.connectionTimeoutMillis, 3000);
   assert.equal(schema, 'live');
+  // the schema becomes the search_path, as with the native engine
+  assert.equal(config.options, '-c search_path=live');
+  assert.equal(bridge.pgConfigFromUrl('postgresql://u@h/db?schema=my%20schema').config.options, '-c search_path="my\\ schema"');
+  assert.equal(bridge.pgConfigFromUrl('postgresql://u@h/db').config.options, undefined);
 });
 
 test('error mapping: pg errors -> the native engine codes and wording', () => {
