@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import time
@@ -142,6 +143,14 @@ class Target(object):
         return sock
 
 
+def _body_excerpt(body, limit=160):
+    """One line describing a response body: an HTML page's <title>, else its first words."""
+    match = re.search(r'<title>(.*?)</title>', body, re.I | re.S)
+    text = match.group(1) if match else body
+    text = ' '.join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
 def _redirect_note(resp):
     """`` (Location: ...)`` for a redirect, such as an http -> https rewrite in front of the site."""
     if 300 <= resp.status < 400 and resp.headers.get('location'):
@@ -198,7 +207,9 @@ def _open_session(target, path, origin, result):
     result['latency_ms'] = resp.latency_ms
     result['allow_origin'] = resp.headers.get('access-control-allow-origin')
     if resp.status != 200:
-        result['error'] = 'HTTP %s %s%s: %s' % (resp.status, resp.reason, _redirect_note(resp), resp.body[:200].strip())
+        excerpt = _body_excerpt(resp.body)
+        result['error'] = 'HTTP %s %s%s%s' % (resp.status, resp.reason, _redirect_note(resp),
+                                              ': ' + excerpt if excerpt else '')
         return None
     try:
         packets = engineio.decode_payload(resp.body)

@@ -103,6 +103,7 @@ def test_location_missing_gives_404(run_module, chat_server):
     assert failed
     assert res['failed_checks'] == ['handshake:/ws-admin', 'websocket:/ws-admin']
     assert res['handshakes']['/ws-admin']['status'] == 404
+    assert res['handshakes']['/ws-admin']['error'] == 'HTTP 404 Not Found: <html>404 Not Found</html>'
     assert res['websocket']['/ws-admin']['status'] == 404
     assert 'instead of 101' in res['websocket']['/ws-admin']['error']
     assert res['handshakes']['/ws-visitor']['ok']
@@ -116,7 +117,7 @@ def test_bad_gateway_fails_everything(run_module, chat_server):
                                     'connect:/ws-visitor', 'websocket:/ws-visitor', 'websocket:/ws-admin',
                                     'admin_auth']
     assert res['health']['status'] == 502 and 'HTTP 502 Bad Gateway' in res['msg']
-    assert res['admin_auth']['error'].startswith('handshake failed: HTTP 502')
+    assert res['admin_auth']['error'] == 'handshake failed: HTTP 502 Bad Gateway: <html><center>502 Bad Gateway</center></html>'
 
 
 def test_redirect_is_reported_with_its_location(run_module, chat_server):
