@@ -6,6 +6,20 @@ const assert = require('node:assert/strict');
 const pg = require('pg');
 const { startServer, visitor, databaseUrl, withDb } = require('./helpers');
 
+async function until(what, fn, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// inserts blocked by our table lock, i.e. writes truly in flight in the server
+const waitingOnLock = () => withDb(async (c) => (await c.query(
+  "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%messages%'",
+)).rows[0].n);
+
 for (const signal of ['SIGTERM', 'SIGINT']) {
   test(`${signal}: writes in flight finish and are acked, then the server exits 0`, async () => {
     const server = await startServer();
@@ -20,10 +34,11 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
     await blocker.query('BEGIN');
     await blocker.query('LOCK TABLE messages IN EXCLUSIVE MODE');
     const texts = Array.from({ length: 8 }, (_, i) => `in flight ${signal} ${i}`);
-    const acks = texts.map((text) => v.socket.timeout(15000).emitWithAck('visitor:message', { text }));
-    await new Promise((r) => setTimeout(r, 500));
+    const acks = texts.map((text) => v.socket.timeout(30000).emitWithAck('visitor:message', { text }));
+    await until('the inserts to wait on the lock', async () => (await waitingOnLock()) >= texts.length);
     server.proc.kill(signal);
-    await new Promise((r) => setTimeout(r, 500));
+    await until('the shutdown to start', () => server.stdout.includes('SHUTDOWN signal='));
+    await new Promise((r) => setTimeout(r, 300));
     assert.equal(server.exitCode, undefined, 'the server waits for pending writes');
     await blocker.query('COMMIT');
     await blocker.end();
@@ -46,10 +61,10 @@ test('after a shutdown starts, new connections are refused', async () => {
   await blocker.connect();
   await blocker.query('BEGIN');
   await blocker.query('LOCK TABLE messages IN EXCLUSIVE MODE');
-  const pending = v.socket.timeout(15000).emitWithAck('visitor:message', { text: 'keeps the server draining' });
-  await new Promise((r) => setTimeout(r, 300));
+  const pending = v.socket.timeout(30000).emitWithAck('visitor:message', { text: 'keeps the server draining' });
+  await until('the insert to wait on the lock', async () => (await waitingOnLock()) >= 1);
   server.proc.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 300));
+  await until('the shutdown to start', () => server.stdout.includes('SHUTDOWN signal='));
   const late = await visitor(server, { timeout: 2000 });
   assert.equal(late.ok, false);
   await blocker.query('COMMIT');
