@@ -48,7 +48,8 @@ options:
       - V(read) changes nothing and returns, for O(names) (default the keys of O(keys) and
         O(public_keys)), whether each is present and the digest of its value; when O(keys) or
         O(public_keys) are given it also returns RV(matches), whether the file holds exactly those values.
-      - V(absent) removes every assignment of O(names).
+      - V(absent) removes every assignment (each line, or each multi-line value) of O(names), default the keys
+        of O(keys) and O(public_keys); the rest of the file is kept byte for byte.
     type: str
     choices: [present, read, absent]
     default: present
