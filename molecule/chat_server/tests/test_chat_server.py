@@ -1,0 +1,298 @@
+"""chat_database + chat_server on one Debian 13 host: layout, PM2, health, migrations,
+reboot, a failing migration that leaves the previous release serving, a rotated secret.
+
+Tests run in file order; the last ones change the host (restart, failed deploy, new secret).
+Every probe of the service runs inside the container against 127.0.0.1.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+USER = "livechat"
+BASE = "/opt/livechat"
+PM2_HOME = f"/home/{USER}/.pm2"
+CONTAINER = "livechat-chat_server"
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLE = REPO / "examples" / "chat-server"
+
+
+def pm2(host, args):
+    return host.run(f"sudo -u {USER} env PM2_HOME={PM2_HOME} HOME=/home/{USER} pm2 {args}")
+
+
+def diagnostics(host):
+    """What a red run needs to explain itself: PM2 state, logs, journal."""
+    parts = []
+    for cmd in (
+        f"sudo -u {USER} env PM2_HOME={PM2_HOME} pm2 ls",
+        f"ls -la {BASE} {BASE}/releases",
+        f"tail -n 40 {BASE}/logs/chat-server.log",
+        f"tail -n 20 {BASE}/logs/chat-server.err.log",
+        f"tail -n 20 {PM2_HOME}/pm2.log",
+        "journalctl -u pm2-livechat --no-pager -n 40",
+        "journalctl -u postgresql* --no-pager -n 20",
+    ):
+        res = host.run(cmd)
+        parts.append(f"$ {cmd}\n{res.stdout}{res.stderr}")
+    return "\n".join(parts)
+
+
+def health(host, port=4000):
+    res = host.run(f"curl -s -o /tmp/health.json -w '%{{http_code}}' http://127.0.0.1:{port}/chat/health")
+    body = host.run("cat /tmp/health.json").stdout
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = {}
+    return res.stdout.strip(), data
+
+
+def wait_healthy(host, timeout=120):
+    deadline = time.time() + timeout
+    code, data = "", {}
+    while time.time() < deadline:
+        code, data = health(host)
+        if code == "200":
+            return code, data
+        time.sleep(3)
+    return code, data
+
+
+OLD_SECRET = "molecule-only-jwt-secret-0123456789abcdef"  # .config/molecule/config.yml
+
+
+def agent_api_status(host, secret):
+    """Status of the agent REST API with a token signed (inside the container) with secret."""
+    sign = (
+        f"printf %s '{secret}' | node -e \""
+        "const {sign} = require('/opt/livechat/current/src/jwt.js');"
+        "let s = ''; process.stdin.on('data', d => s += d).on('end', () =>"
+        " console.log(sign({role: 'admin', sub: 'molecule'}, s, {expiresInSec: 300})));\""
+    )
+    token = host.run(sign).stdout.strip()
+    assert token.count(".") == 2, "could not sign a token"
+    return host.run(
+        "curl -s -o /dev/null -w '%{http_code}' -H @- http://127.0.0.1:4000/chat/conversations"
+        f" <<'EOF'\nAuthorization: Bearer {token}\nEOF"
+    ).stdout.strip()
+
+
+def current_release(host):
+    return host.run(f"readlink {BASE}/current").stdout.strip().rsplit("/", 1)[-1]
+
+
+def run_deploy(tmp_path, extra_vars):
+    """Run the user's deploy playbook against the scenario's inventory with extra vars."""
+    inventory = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps(extra_vars))
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(REPO / ".cache" / "collections")
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env.setdefault("ANSIBLE_CALLBACK_RESULT_FORMAT", "yaml")
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), str(REPO / "molecule" / "shared" / "converge.yml"),
+         "-e", f"@{extra}"],
+        env=env, capture_output=True, text=True, timeout=1200, check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+# --- layout -------------------------------------------------------------------------------
+
+def test_service_user_is_unprivileged(host):
+    user = host.user(USER)
+    assert user.exists
+    assert user.uid != 0
+    assert user.home == f"/home/{USER}"
+
+
+def test_env_file_is_private(host):
+    env = host.file(f"{BASE}/shared/.env")
+    assert env.is_file
+    assert env.user == USER
+    assert env.mode == 0o600
+    assert host.file(f"{BASE}/shared").mode == 0o700
+    keys = {line.split("=", 1)[0] for line in env.content_string.splitlines() if "=" in line and not line.startswith("#")}
+    assert {"CHAT_SERVER_PORT", "CHAT_DATABASE_URL", "CHAT_ADMIN_JWT_SECRET",
+            "CHAT_ALLOWED_ORIGINS", "ADMIN_ALLOWED_ORIGINS"} <= keys
+
+
+def test_current_release_layout(host):
+    current = host.file(f"{BASE}/current")
+    assert current.is_symlink
+    release = current_release(host)
+    rdir = f"{BASE}/releases/{release}"
+    assert host.file(f"{rdir}/REVISION").content_string.strip() == release
+    assert host.file(f"{rdir}/.env").linked_to == f"{BASE}/shared/.env"
+    assert not host.file(f"{rdir}/.failed").exists
+    eco = host.file(f"{rdir}/.livechat/chat-server.json")
+    assert eco.mode == 0o600 and eco.user == USER
+    assert "CHAT_ADMIN_JWT_SECRET" not in eco.content_string
+    assert "CHAT_DATABASE_URL" not in eco.content_string
+
+
+# --- PM2 ---------------------------------------------------------------------------------
+
+def test_pm2_unit_enabled_and_running(host):
+    unit = host.service("pm2-livechat")
+    assert unit.is_enabled
+    assert unit.is_running, diagnostics(host)
+    assert "After=postgresql.service" in host.file(
+        "/etc/systemd/system/pm2-livechat.service.d/livechat.conf").content_string
+
+
+def test_chat_server_runs_as_service_user(host):
+    procs = json.loads(pm2(host, "jlist").stdout)
+    names = [p["name"] for p in procs]
+    assert names == ["chat-server"], diagnostics(host)
+    proc = procs[0]
+    assert proc["pm2_env"]["status"] == "online"
+    assert proc["pm2_env"]["CHAT_RELEASE_ID"] == current_release(host)
+    pid = proc["pid"]
+    assert host.run(f"ps -o user= -p {pid}").stdout.strip() == USER
+    assert not host.run("pgrep -u root -f '^PM2 v'").stdout.strip(), "a root PM2 daemon runs"
+
+
+def test_env_digest_matches_env_file(host):
+    proc = json.loads(pm2(host, "jlist").stdout)[0]
+    digest = host.run(f"sha256sum {BASE}/shared/.env").stdout.split()[0]
+    assert proc["pm2_env"]["CHAT_ENV_DIGEST"] == digest
+
+
+def test_pm2_dump_saved_with_chat_server(host):
+    dump = json.loads(host.file(f"{PM2_HOME}/dump.pm2").content_string)
+    assert [p["name"] for p in dump] == ["chat-server"]
+
+
+def test_pm2_logs_rotated(host):
+    conf = host.file("/etc/logrotate.d/livechat-pm2")
+    assert conf.exists
+    res = host.run("logrotate -d /etc/logrotate.d/livechat-pm2")
+    assert res.rc == 0, res.stderr
+
+
+# --- the running service -----------------------------------------------------------------
+
+def test_start_log_lines(host):
+    log = host.file(f"{BASE}/logs/chat-server.log").content_string
+    for line in ("SERVER_OK port=4000", "DB_OK", "WS_OK visitor=/ws-visitor admin=/ws-admin"):
+        assert line in log, diagnostics(host)
+
+
+def test_health_200_reports_release(host):
+    code, data = health(host)
+    assert code == "200", diagnostics(host)
+    assert data.get("status") == "ok"
+    assert data.get("db") == "ok"
+    assert data.get("release") == current_release(host)
+
+
+def test_listens_only_where_expected(host):
+    assert host.socket("tcp://0.0.0.0:4000").is_listening or host.socket("tcp://:::4000").is_listening
+    assert not host.socket("tcp://0.0.0.0:4001").is_listening, "candidate left running"
+
+
+def test_migrations_applied(host):
+    applied = host.run(
+        "sudo -u postgres psql -d chat -XtAc "
+        "\"select count(*) from _prisma_migrations where finished_at is not null and rolled_back_at is null\"")
+    assert applied.rc == 0, applied.stderr
+    expected = len([d for d in (EXAMPLE / "prisma" / "migrations").iterdir() if d.is_dir()])
+    assert int(applied.stdout.strip()) == expected
+
+
+def test_database_role_is_not_superuser(host):
+    res = host.run("sudo -u postgres psql -XtAc \"select rolsuper from pg_roles where rolname='chat'\"")
+    assert res.stdout.strip() == "f"
+
+
+def test_postgres_listens_on_loopback_only(host):
+    assert host.socket("tcp://127.0.0.1:5432").is_listening
+    assert not host.socket("tcp://0.0.0.0:5432").is_listening
+
+
+# --- reboot ------------------------------------------------------------------------------
+
+def test_restarted_container_comes_back_healthy(host):
+    before = current_release(host)
+    subprocess.run(["docker", "restart", CONTAINER], check=True, timeout=120, capture_output=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if subprocess.run(["docker", "exec", CONTAINER, "systemctl", "is-system-running"],
+                          capture_output=True, text=True, check=False).stdout.strip() in ("running", "degraded"):
+            break
+        time.sleep(2)
+    code, data = wait_healthy(host)
+    assert code == "200", diagnostics(host)
+    assert data.get("release") == before
+
+
+# --- PM2 keeps old environments: a rotated secret must reach the process -----------------
+
+def test_rotated_secret_reaches_the_process(host, tmp_path):
+    before_pid = json.loads(pm2(host, "jlist").stdout)[0]["pid"]
+    release = current_release(host)
+    new_secret = hashlib.sha256(os.urandom(32)).hexdigest()
+    assert agent_api_status(host, OLD_SECRET) == "200", diagnostics(host)
+    rc, out = run_deploy(tmp_path, {"vault_livechat_admin_jwt_secret": new_secret})
+    assert rc == 0, out[-4000:]
+    assert new_secret not in out, "secret printed in the playbook output"
+    proc = json.loads(pm2(host, "jlist").stdout)[0]
+    digest = host.run(f"sha256sum {BASE}/shared/.env").stdout.split()[0]
+    assert proc["pm2_env"]["CHAT_ENV_DIGEST"] == digest
+    assert proc["pid"] != before_pid
+    assert current_release(host) == release
+    # the process environment has no secret; the app read it from the new .env
+    environ = host.run(f"cat /proc/{proc['pid']}/environ").stdout
+    assert new_secret not in environ
+    code, data = health(host)
+    assert code == "200" and data.get("release") == release
+    # the running app uses the new secret: old agent tokens are refused, new ones accepted
+    assert agent_api_status(host, new_secret) == "200", diagnostics(host)
+    assert agent_api_status(host, OLD_SECRET) == "401"
+
+
+# --- acceptance: a broken migration fails at migrate, previous release keeps serving ----
+
+@pytest.fixture()
+def broken_copy(tmp_path):
+    src = tmp_path / "chat-server"
+    shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("node_modules", ".env", ".git"))
+    mig = src / "prisma" / "migrations" / "20990101000000_broken"
+    mig.mkdir()
+    mig.joinpath("migration.sql").write_text(
+        'CREATE TABLE "ShouldNotStay" ("id" TEXT PRIMARY KEY);\nTHIS IS NOT SQL;\n')
+    return src
+
+
+def test_broken_migration_keeps_previous_release_serving(host, tmp_path, broken_copy):
+    before = current_release(host)
+    releases_before = set(host.run(f"ls {BASE}/releases").stdout.split())
+    rc, out = run_deploy(tmp_path, {"livechat_source": {"type": "local", "path": str(broken_copy)}})
+    assert rc != 0, out[-3000:]
+    assert "failed at step 'prisma migrate deploy'" in " ".join(out.split()), out[-3000:]
+    assert "prisma migrate resolve" in out
+    assert "-migrate.log" in out
+    assert current_release(host) == before
+    code, data = health(host)
+    assert code == "200", diagnostics(host)
+    assert data.get("release") == before
+    # the never-activated release is gone, no candidate is left behind
+    assert set(host.run(f"ls {BASE}/releases").stdout.split()) == releases_before
+    names = [p["name"] for p in json.loads(pm2(host, "jlist").stdout)]
+    assert names == ["chat-server"]
+    # the failed migration is recorded for the operator, never resolved automatically
+    failed = host.run("sudo -u postgres psql -d chat -XtAc "
+                      "\"select count(*) from _prisma_migrations where migration_name='20990101000000_broken'"
+                      " and finished_at is null and rolled_back_at is null\"")
+    assert failed.stdout.strip() == "1"
+
+
