@@ -9,7 +9,9 @@ import hashlib
 import json
 import os
 import shutil
+import re
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 
@@ -66,6 +68,7 @@ def wait_healthy(host, timeout=120):
 
 
 OLD_SECRET = "molecule-only-jwt-secret-0123456789abcdef"  # .config/molecule/config.yml
+DB_PASSWORD = "molecule-only-db-password"  # .config/molecule/config.yml
 
 
 def agent_api_status(host, secret):
@@ -88,7 +91,7 @@ def current_release(host):
     return host.run(f"readlink {BASE}/current").stdout.strip().rsplit("/", 1)[-1]
 
 
-def run_deploy(tmp_path, extra_vars):
+def run_deploy(tmp_path, extra_vars, *args):
     """Run the user's deploy playbook against the scenario's inventory with extra vars."""
     inventory = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
     extra = tmp_path / "extra.json"
@@ -99,7 +102,7 @@ def run_deploy(tmp_path, extra_vars):
     env.setdefault("ANSIBLE_CALLBACK_RESULT_FORMAT", "yaml")
     proc = subprocess.run(
         ["ansible-playbook", "-i", str(inventory), str(REPO / "molecule" / "shared" / "converge.yml"),
-         "-e", f"@{extra}"],
+         "-e", f"@{extra}", *args],
         env=env, capture_output=True, text=True, timeout=1200, check=False,
     )
     return proc.returncode, proc.stdout + proc.stderr
@@ -235,6 +238,17 @@ def test_restarted_container_comes_back_healthy(host):
     assert data.get("release") == before
 
 
+# --- check mode on a deployed host ------------------------------------------------------
+
+def test_check_mode_with_diff_changes_nothing(host, tmp_path):
+    rc, out = run_deploy(tmp_path, {}, "--check", "--diff")
+    assert rc == 0, out[-4000:]
+    recap = re.search(r"livechat-chat_server\s*:\s*ok=\d+\s+changed=(\d+)", out)
+    assert recap and recap.group(1) == "0", out[-4000:]
+    assert OLD_SECRET not in out
+    assert DB_PASSWORD not in out
+
+
 # --- PM2 keeps old environments: a rotated secret must reach the process -----------------
 
 def test_rotated_secret_reaches_the_process(host, tmp_path):
@@ -245,6 +259,7 @@ def test_rotated_secret_reaches_the_process(host, tmp_path):
     rc, out = run_deploy(tmp_path, {"vault_livechat_admin_jwt_secret": new_secret})
     assert rc == 0, out[-4000:]
     assert new_secret not in out, "secret printed in the playbook output"
+    assert DB_PASSWORD not in out
     proc = json.loads(pm2(host, "jlist").stdout)[0]
     digest = host.run(f"sha256sum {BASE}/shared/.env").stdout.split()[0]
     assert proc["pm2_env"]["CHAT_ENV_DIGEST"] == digest
@@ -264,19 +279,25 @@ def test_rotated_secret_reaches_the_process(host, tmp_path):
 
 @pytest.fixture()
 def broken_copy(tmp_path):
+    """A copy of the example with a failing migration, as a .tar.gz with a top folder
+    (so the tarball source path with strip_components is exercised too)."""
     src = tmp_path / "chat-server"
     shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("node_modules", ".env", ".git"))
     mig = src / "prisma" / "migrations" / "20990101000000_broken"
     mig.mkdir()
     mig.joinpath("migration.sql").write_text(
         'CREATE TABLE "ShouldNotStay" ("id" TEXT PRIMARY KEY);\nTHIS IS NOT SQL;\n')
-    return src
+    archive = tmp_path / "chat-server-broken.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src, arcname="chat-server")
+    return archive
 
 
 def test_broken_migration_keeps_previous_release_serving(host, tmp_path, broken_copy):
     before = current_release(host)
     releases_before = set(host.run(f"ls {BASE}/releases").stdout.split())
-    rc, out = run_deploy(tmp_path, {"livechat_source": {"type": "local", "path": str(broken_copy)}})
+    rc, out = run_deploy(tmp_path, {"livechat_source": {"type": "local", "path": str(broken_copy),
+                                                        "strip_components": 1}})
     assert rc != 0, out[-3000:]
     assert "failed at step 'prisma migrate deploy'" in " ".join(out.split()), out[-3000:]
     assert "prisma migrate resolve" in out
