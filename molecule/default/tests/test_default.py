@@ -252,7 +252,8 @@ def test_redeploy_verbose_diff_changes_nothing_and_never_shows_the_secret(host, 
 
 
 def test_check_diff_masks_a_new_secret(host, tmp_path):
-    """A rotated secret in check mode: the diff names the key, masks the value, writes nothing."""
+    """A rotated secret and a new public URL in check mode: the diff shows the URL, masks the secret, names the
+    changed keys, writes nothing."""
     new_secret = hashlib.sha256(os.urandom(16)).hexdigest()
     before = host.file(SITE_ENV).content
     play = tmp_path / "site_env.yml"
@@ -261,11 +262,14 @@ def test_check_diff_masks_a_new_secret(host, tmp_path):
         "  roles:\n    - role: livechat.stack.site_env\n"
     )
     res = _ansible_playbook(str(play), "--check", "--diff", "-vv",
-                            extra_vars={"vault_livechat_admin_jwt_secret": new_secret})
+                            extra_vars={"vault_livechat_admin_jwt_secret": new_secret,
+                                        "livechat_public_url": "https://chat.admin1167.com"})
     output = res.stdout + res.stderr
     assert res.returncode == 0, output[-4000:]
     assert new_secret not in output
-    assert "-CHAT_ADMIN_JWT_SECRET=********" in output and "+CHAT_ADMIN_JWT_SECRET=********" in output
+    assert "CHAT_ADMIN_JWT_SECRET=********" in output
+    assert "+NEXT_PUBLIC_CHAT_SERVER_URL=https://chat.admin1167.com" in output
+    assert re.search(r"changed \['+CHAT_ADMIN_JWT_SECRET'+, '+NEXT_PUBLIC_CHAT_SERVER_URL'+\]", output), output[-4000:]
     assert host.file(SITE_ENV).content == before
 
 
