@@ -208,6 +208,22 @@ def test_verify_names_an_origin_missing_from_chat_allowed_origins(host):
     wait_healthy(host)
 
 
+def test_verify_names_a_crash_loop(host):
+    original = host.file(CHAT_ENV).content
+    text = original.decode()
+    # a malformed origin makes the chat-server exit at start; PM2 restarts it again and again
+    broken = re.sub(r"(?m)^CHAT_ALLOWED_ORIGINS=.*$", "CHAT_ALLOWED_ORIGINS=not-an-origin", text)
+    put(host, CHAT_ENV, broken.encode())
+    sh(host, f"{PM2} restart chat-server")
+    try:
+        rc, out, _ = playbook("verify.yml", *FAST)
+        assert_fails_naming(out, rc, "[pm2_restart_loop]", "crashes in a loop", "[chat_server_down]")
+    finally:
+        put(host, CHAT_ENV, original)
+        sh(host, f"{PM2} restart chat-server")
+    wait_healthy(host)
+
+
 def test_verify_names_different_secrets(host):
     original = host.file(SITE_ENV).content
     text = original.decode()
