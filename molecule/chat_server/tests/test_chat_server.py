@@ -249,6 +249,60 @@ def test_check_mode_with_diff_changes_nothing(host, tmp_path):
     assert DB_PASSWORD not in out
 
 
+# --- other source types ------------------------------------------------------------------
+
+def copy_example_into_container(dest):
+    """The example (without node_modules) into dest inside the container, owned by livechat."""
+    subprocess.run(["docker", "exec", CONTAINER, "mkdir", "-p", dest], check=True)
+    tar = subprocess.run(["tar", "-C", str(EXAMPLE), "--exclude=node_modules", "--exclude=.env",
+                          "--exclude=.git", "-cf", "-", "."], check=True, capture_output=True)
+    subprocess.run(["docker", "exec", "-i", CONTAINER, "tar", "-C", dest, "--no-same-owner", "-xf", "-"],
+                   input=tar.stdout, check=True)
+    subprocess.run(["docker", "exec", CONTAINER, "chown", "-R", f"{USER}:{USER}", dest], check=True)
+
+
+def test_remote_source_with_same_content_reuses_release(host, tmp_path):
+    """The release id is a digest of the content: the same code from a path on the host is
+    the same release, and nothing changes."""
+    before = current_release(host)
+    copy_example_into_container("/srv/chat-remote")
+    rc, out = run_deploy(tmp_path, {"livechat_source": {"type": "remote", "path": "/srv/chat-remote"}})
+    assert rc == 0, out[-4000:]
+    recap = re.search(r"livechat-chat_server\s*:\s*ok=\d+\s+changed=(\d+)", out)
+    assert recap and recap.group(1) == "0", out[-4000:]
+    assert current_release(host) == before
+
+
+def test_git_source_deploys_a_new_release(host, tmp_path):
+    before = current_release(host)
+    copy_example_into_container("/srv/chat-git/services/chat-server")
+    subprocess.run(["docker", "exec", CONTAINER, "chown", "-R", f"{USER}:{USER}", "/srv/chat-git"], check=True)
+    host.run("apt-get install -y -q git >/dev/null")
+    res = host.run(
+        f"sudo -u {USER} sh -c 'cd /srv/chat-git && git init -q -b main && git add -A "
+        "&& git -c user.name=t -c user.email=t@example.invalid commit -qm init && git rev-parse HEAD:services/chat-server'")
+    assert res.rc == 0, res.stderr
+    tree = res.stdout.strip()
+    rc, out = run_deploy(tmp_path, {"livechat_source": {"type": "git", "repo": "/srv/chat-git", "version": "main",
+                                                        "subdir": "services/chat-server"}})
+    assert rc == 0, out[-4000:]
+    release = current_release(host)
+    assert release != before
+    assert release.endswith("-" + tree[:12])
+    assert host.file(f"{BASE}/previous").linked_to == f"{BASE}/releases/{before}"
+    code, data = health(host)
+    assert code == "200" and data.get("release") == release, diagnostics(host)
+    # back to the example from the controller: the earlier release is reused, not rebuilt
+    stamp = f"{BASE}/releases/{before}/.livechat/installed"
+    installed_at = host.file(stamp).mtime
+    rc, out = run_deploy(tmp_path, {})
+    assert rc == 0, out[-4000:]
+    assert current_release(host) == before
+    assert host.file(stamp).mtime == installed_at, "npm ci ran again for a known release"
+    code, data = health(host)
+    assert code == "200" and data.get("release") == before, diagnostics(host)
+
+
 # --- PM2 keeps old environments: a rotated secret must reach the process -----------------
 
 def test_rotated_secret_reaches_the_process(host, tmp_path):
