@@ -221,7 +221,8 @@ def test_verify_names_a_crash_loop(host):
         assert_fails_naming(out, rc, "[pm2_restart_loop]", "crashes in a loop", "[chat_server_down]")
     finally:
         put(host, CHAT_ENV, original)
-        sh(host, f"{PM2} restart chat-server")
+        # `pm2 restart` races PM2's own restart of a crashing process ("pid already exists")
+        sh(host, f"{PM2} stop chat-server && {PM2} start chat-server")
     wait_healthy(host)
 
 
