@@ -62,6 +62,12 @@ function createChatServer(config, { log = console.log, logError = console.error,
   const inflight = new Set();
   let shuttingDown = false;
   let dbReady = false;
+  // DB_OK is logged once, by whichever query first proves the database answers (a health probe may
+  // arrive before the start-up check).
+  function markDbReady() {
+    if (!dbReady) log('DB_OK');
+    dbReady = true;
+  }
 
   // every write that must not be lost goes through here, so shutdown can wait for it
   function track(promise) {
@@ -98,7 +104,7 @@ function createChatServer(config, { log = console.log, logError = console.error,
       const base = { release: config.releaseId, uptime: Math.round((Date.now() - startedAt) / 1000) };
       try {
         await dbPing();
-        dbReady = true;
+        markDbReady();
         return sendJson(res, 200, { status: 'ok', db: 'ok', ...base });
       } catch (err) {
         return sendJson(res, 503, { status: 'error', db: 'down', error: String(err.message).split('\n')[0], ...base });
@@ -303,8 +309,7 @@ function createChatServer(config, { log = console.log, logError = console.error,
   async function checkDatabase() {
     try {
       await dbPing();
-      if (!dbReady) log('DB_OK');
-      dbReady = true;
+      markDbReady();
       return true;
     } catch (err) {
       logError(`DB_ERROR ${String(err.message).split('\n')[0]} (retrying every 5 s; /chat/health answers 503)`);

@@ -69,3 +69,25 @@ test('503 when the server starts without its database; other paths 404', async (
     await server.stop();
   }
 });
+
+test('DB_OK is logged when a health probe is the first query to reach the database', async () => {
+  const relay = await dbRelay();
+  await relay.cut();
+  const server = await startServer({ CHAT_DATABASE_URL: relay.url, CHAT_HEALTH_TIMEOUT_MS: '500' });
+  try {
+    assert.ok(!server.stdout.includes('DB_OK'), server.stdout);
+    await relay.restore();
+    // the start-up check retries every 5 s; probe at once so the health handler sees the database first
+    let up;
+    for (let i = 0; i < 20; i++) {
+      up = await getJson(`${server.url()}/chat/health`);
+      if (up.status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(up.status, 200);
+    assert.match(server.stdout, /^DB_OK$/m, 'operators and the deploy gate wait for this line');
+  } finally {
+    await server.stop();
+    await relay.cut();
+  }
+});
