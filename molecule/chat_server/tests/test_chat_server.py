@@ -369,5 +369,3 @@ def test_broken_migration_keeps_previous_release_serving(host, tmp_path, broken_
                       "\"select count(*) from _prisma_migrations where migration_name='20990101000000_broken'"
                       " and finished_at is null and rolled_back_at is null\"")
     assert failed.stdout.strip() == "1"
-
-

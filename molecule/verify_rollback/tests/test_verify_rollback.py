@@ -92,7 +92,7 @@ def put(host, path, data):
 def health(host, url="http://127.0.0.1:4000", host_header=None):
     hdr = f"-H 'Host: {host_header}' " if host_header else ""
     res = host.run(f"curl -s -m 5 -o /dev/stdout -w '\\n%{{http_code}}' {hdr}{url}/chat/health")
-    body, _, code = res.stdout.rpartition("\n")
+    body, _sep, code = res.stdout.rpartition("\n")
     try:
         return int(code), json.loads(body)
     except ValueError:
@@ -134,7 +134,7 @@ def assert_fails_naming(output, rc, *needles):
 
 def test_verify_passes_on_the_healthy_stack(host):
     wait_healthy(host)
-    rc, out, _ = playbook("verify.yml")
+    rc, out, _err = playbook("verify.yml")
     assert rc == 0
     assert re.search(r"all \d+ checks passed", out)
     assert "FAIL " not in out
@@ -146,7 +146,7 @@ def test_verify_passes_on_the_healthy_stack(host):
 
 
 def test_verify_changes_nothing_in_check_mode(host):
-    rc, out, _ = playbook("verify.yml", "--check", "--diff")
+    rc, out, _err = playbook("verify.yml", "--check", "--diff")
     assert rc == 0
     assert recap_changed(out) == 0
 
@@ -156,7 +156,7 @@ def test_verify_changes_nothing_in_check_mode(host):
 def test_verify_names_a_stopped_database(host):
     sh(host, "systemctl stop postgresql")
     try:
-        rc, out, _ = playbook("verify.yml", *FAST)
+        rc, out, _err = playbook("verify.yml", *FAST)
         assert_fails_naming(out, rc, "[db_down]", "cannot reach its database", "提示「chat-server returned 5xx」")
     finally:
         sh(host, "systemctl start postgresql")
@@ -166,7 +166,7 @@ def test_verify_names_a_stopped_database(host):
 def test_verify_names_a_stopped_chat_server(host):
     sh(host, f"{PM2} stop chat-server")
     try:
-        rc, out, _ = playbook("verify.yml", *FAST)
+        rc, out, _err = playbook("verify.yml", *FAST)
         assert_fails_naming(out, rc, "[pm2_not_online]", "[chat_server_down]", "[proxy_upstream_down]",
                             "后台提示「Live Chat 服务未连接」")
     finally:
@@ -182,7 +182,7 @@ def test_verify_names_a_missing_ws_location(host):
     put(host, SNIPPET, broken.encode())
     sh(host, "nginx -t && systemctl reload nginx")
     try:
-        rc, out, _ = playbook("verify.yml", *FAST)
+        rc, out, _err = playbook("verify.yml", *FAST)
         assert_fails_naming(out, rc, "[nginx_location_missing_visitor]", "/ws-visitor is not proxied by Nginx",
                             "[proxy_handshake_failed]", "前台气泡点开一直 Offline")
     finally:
@@ -200,7 +200,7 @@ def test_verify_names_an_origin_missing_from_chat_allowed_origins(host):
     sh(host, f"{PM2} restart chat-server")
     try:
         wait_healthy(host)
-        rc, out, _ = playbook("verify.yml", *FAST)
+        rc, out, _err = playbook("verify.yml", *FAST)
         assert_fails_naming(out, rc, "[origin_refused]", "CHAT_ALLOWED_ORIGINS does not contain https://admin1167.com",
                             "`CHAT_ALLOWED_ORIGINS` 未包含当前站点 https://admin1167.com")
     finally:
@@ -217,7 +217,7 @@ def test_verify_names_a_crash_loop(host):
     put(host, CHAT_ENV, broken.encode())
     sh(host, f"{PM2} restart chat-server")
     try:
-        rc, out, _ = playbook("verify.yml", *FAST)
+        rc, out, _err = playbook("verify.yml", *FAST)
         assert_fails_naming(out, rc, "[pm2_restart_loop]", "crashes in a loop", "[chat_server_down]")
     finally:
         put(host, CHAT_ENV, original)
@@ -233,13 +233,13 @@ def test_verify_names_different_secrets(host):
     assert broken != text
     put(host, SITE_ENV, broken.encode())
     try:
-        rc, out, _ = playbook("verify.yml", *FAST)
+        rc, out, _err = playbook("verify.yml", *FAST)
         assert_fails_naming(out, rc, "[secrets_differ]", "the site .env differs from the vault",
                             "[admin_token_refused]", "客服连不上 /ws-admin")
         assert "another-secret-of-the-main-site" not in out
     finally:
         put(host, SITE_ENV, original)
-    rc, out, _ = playbook("verify.yml")
+    rc, out, _err = playbook("verify.yml")
     assert rc == 0, "the stack did not come back healthy"
 
 
@@ -253,7 +253,7 @@ def test_rollback_to_the_previous_release(host, tmp_path):
     with open(src / "README.md", "a", encoding="utf-8") as fh:
         fh.write("\nSecond release for the rollback test.\n")
     source = json.dumps({"livechat_source": {"type": "local", "path": str(src)}})
-    rc, _, _ = playbook("deploy.yml", "-e", source)
+    rc, _out, _err = playbook("deploy.yml", "-e", source)
     assert rc == 0
     second = current_release(host)
     # (the deploy reuses an earlier release of the same source, so its id need not be the newest)
@@ -271,17 +271,17 @@ def test_rollback_to_the_previous_release(host, tmp_path):
     assert f"to {first}" in out
 
     # idempotent: the previous release already serves
-    rc, out, _ = playbook("rollback.yml", "-e", "livechat_rollback_to=previous")
+    rc, out, _err = playbook("rollback.yml", "-e", "livechat_rollback_to=previous")
     assert rc == 0
     assert recap_changed(out) == 0
     assert "already serving" in out
 
     # an unknown release is refused without any change
-    rc, out, _ = playbook("rollback.yml", "-e", "livechat_rollback_to=19990101T000000Z-000000000000")
+    rc, out, _err = playbook("rollback.yml", "-e", "livechat_rollback_to=19990101T000000Z-000000000000")
     assert rc != 0 and "does not exist" in out
     assert current_release(host) == first
 
-    rc, out, _ = playbook("verify.yml")
+    rc, out, _err = playbook("verify.yml")
     assert rc == 0, "verify fails after the release rollback"
 
 
@@ -298,7 +298,7 @@ def test_spec_rollback_keeps_site_env_and_messages(host):
     env_before = host.file(SITE_ENV).content
     site_before = sh(host, f"curl -s -m 5 -H 'Host: {HOST}' http://127.0.0.1/").stdout
 
-    rc, out, _ = playbook("rollback.yml")
+    rc, out, _err = playbook("rollback.yml")
     assert rc == 0
     STORED["messages"] = messages
 
@@ -317,17 +317,17 @@ def test_spec_rollback_keeps_site_env_and_messages(host):
     assert message_count(host) == messages
 
     # idempotent, and verify now names what is missing
-    rc, out, _ = playbook("rollback.yml")
+    rc, out, _err = playbook("rollback.yml")
     assert rc == 0 and recap_changed(out) == 0
-    rc, out, _ = playbook("verify.yml", *FAST)
+    rc, out, _err = playbook("verify.yml", *FAST)
     assert_fails_naming(out, rc, "[pm2_not_online]", "[nginx_location_missing_chat]")
 
 
 def test_deploy_after_the_spec_rollback_brings_live_chat_back(host):
-    rc, _, _ = playbook("deploy.yml")
+    rc, _out, _err = playbook("deploy.yml")
     assert rc == 0
     wait_healthy(host)
-    rc, _, _ = playbook("verify.yml")
+    rc, _out, _err = playbook("verify.yml")
     assert rc == 0
     assert message_count(host) >= STORED.get("messages", 1)
     res = host.run(" ".join(shlex.quote(a) for a in [
@@ -338,9 +338,9 @@ def test_deploy_after_the_spec_rollback_brings_live_chat_back(host):
 
 def test_rollback_is_safe_when_nothing_is_deployed(host):
     """Both modes on a host without the service user, PM2 or releases: no change, no crash."""
-    rc, out, _ = playbook("rollback.yml", "-e", "chat_rollback_user=nobody-here", "-e", "chat_rollback_base_dir=/nonexistent",
-                          "-e", '{"chat_rollback_nginx_sites": [], "chat_rollback_nginx_files": []}')
+    rc, out, _err = playbook("rollback.yml", "-e", "chat_rollback_user=nobody-here", "-e", "chat_rollback_base_dir=/nonexistent",
+                             "-e", '{"chat_rollback_nginx_sites": [], "chat_rollback_nginx_files": []}')
     assert rc == 0 and recap_changed(out) == 0
-    rc, out, _ = playbook("rollback.yml", "-e", "livechat_rollback_to=previous", "-e", "chat_rollback_base_dir=/nonexistent")
+    rc, out, _err = playbook("rollback.yml", "-e", "livechat_rollback_to=previous", "-e", "chat_rollback_base_dir=/nonexistent")
     assert rc != 0 and "no release is deployed" in out
     assert wait_healthy(host, deadline=5)
