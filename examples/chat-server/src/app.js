@@ -150,8 +150,8 @@ function createChatServer(config, { log = console.log, logError = console.error,
   });
   httpServer.keepAliveTimeout = 5000;
 
-  const ioOptions = (allowed) => ({
-    serveClient: false,
+  const ioOptions = (allowed, serveClient = false) => ({
+    serveClient,
     transports: ['websocket', 'polling'],
     destroyUpgrade: false,
     maxHttpBufferSize: 64 * 1024,
@@ -159,7 +159,9 @@ function createChatServer(config, { log = console.log, logError = console.error,
     pingTimeout: 20000,
     cors: { origin: (origin, cb) => cb(null, !origin || allowed.includes(origin)), credentials: true },
   });
-  const visitorIo = new Server(httpServer, { path: VISITOR_PATH, ...ioOptions(config.allowedOrigins) });
+  // the visitors' path also serves the browser client (/ws-visitor/socket.io.min.js, the socket.io-client
+  // build shipped in the socket.io package), so a site's page loads it through the location it proxies anyway
+  const visitorIo = new Server(httpServer, { path: VISITOR_PATH, ...ioOptions(config.allowedOrigins, true) });
   const adminIo = new Server(httpServer, { path: ADMIN_PATH, ...ioOptions(config.adminAllowedOrigins) });
 
   // upgrades for neither path are closed here (destroyUpgrade is off for both
