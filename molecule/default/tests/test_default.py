@@ -159,7 +159,10 @@ def test_nginx_config_valid_and_running(host):
 
 def test_site_own_locations_still_answer(host):
     home = _curl(host, "/")
-    assert home.stdout.rsplit("\n", 1) == ["main site home\n", "200"]
+    body, status = home.stdout.rsplit("\n", 1)
+    assert status == "200"
+    assert "<p>main site home</p>" in body and 'id="livechat-bubble"' in body
+    assert _curl(host, "/chat-bubble.js").stdout.endswith("\n200")
     api = _curl(host, "/api/")
     assert api.stdout.rsplit("\n", 1) == ['{"site":"api"}\n', "200"]
 
