@@ -425,13 +425,13 @@ class Bench:
         for p in failed:
             key = f'{p[2]} {p[3]}'.strip() if p[2] else str(p[3])
             reasons[key] = reasons.get(key, 0) + 1
-        releases = []
+        releases = []  # [seconds from the start, release] at each change of the answering release
         for p in sorted(probes):
             if p[2] == 200 and (not releases or releases[-1][1] != p[3]):
-                releases.append([round((p[0] - t_start) / 1000.0, 1), p[3]])
+                releases.append([round((p[0] - t_start) / 1000.0, 2), p[3]])
         clients = load['clients']
         gaps = [g[1] for c in clients for g in c['gaps'] if g[0] >= t_start]
-        lost = [c for c in clients if not c['connected_at_end']]
+        lost = [c for c in clients if not c['connected_at_settle']]
         return {
             'window_s': round(span, 1),
             'playbook_s': round((t_end - t_start) / 1000.0, 1),
@@ -451,6 +451,19 @@ class Bench:
             'messages_acked_after': sum(1 for c in clients if c['message_acked_at_end']),
             'stop_reason': load['stop_reason'],
         }
+
+    @staticmethod
+    def switch_times(seen, target):
+        """Seconds until the target release first answered, and from when on only it answered."""
+        first = next((t for t, r in seen if r == target), None)
+        others = [t for t, r in seen if r != target]
+        if first is None:
+            return None, None
+        # `seen` holds changes only: the last change to another release ends at the next change (to target)
+        if not others:
+            return first, first
+        later = [t for t, r in seen if r == target and t >= others[-1]]
+        return first, (later[0] if later else None)
 
     def loaded_playbook(self, port, inventory, playbook, log_name, extra_args=()):
         proc, err = self.start_load(port, log_name)
@@ -551,9 +564,10 @@ class Bench:
         if release_b == release_a:
             raise BenchError(f'the new release was not activated (still {release_a})')
         self.single_state = {'release_a': release_a, 'release_b': release_b}
-        new_at = next((t for t, r in figures['releases_seen'] if r == release_b), None)
+        first, only = self.switch_times(figures['releases_seen'], release_b)
         return dict(figures, deploy_s=result['seconds'], changed=result['changed'], log=result['log'],
-                    release_before=release_a, release_after=release_b, new_release_answering_after_s=new_at)
+                    release_before=release_a, release_after=release_b, new_release_answering_after_s=first,
+                    only_new_release_after_s=only)
 
     def item_rollback(self):
         port, current = self.ensure_single_deployed()
@@ -570,10 +584,11 @@ class Bench:
         after = self.health(port).get('release', '')
         if after != target:
             raise BenchError(f'after the rollback /chat/health answers {after!r}, expected {target!r}')
-        old_at = next((t for t, r in figures['releases_seen'] if r == target), None)
+        first, only = self.switch_times(figures['releases_seen'], target)
         self.single_state = {}
         return dict(figures, rollback_s=result['seconds'], changed=result['changed'], log=result['log'],
-                    release_before=current, release_after=after, old_release_answering_after_s=old_at)
+                    release_before=current, release_after=after, old_release_answering_after_s=first,
+                    only_old_release_after_s=only)
 
     def fanout_once(self, count, serial):
         db, web = f'{PREFIX}db', f'{PREFIX}web'
@@ -587,13 +602,14 @@ class Bench:
         groups = {'chat_databases': [db], 'chat_servers': chats, 'web_servers': [web]}
         extra = {
             'livechat_database_url': 'postgresql://chat:{{ vault_livechat_db_password }}@' + LAN['db'] + ':5432/chat',
-            'chat_database_listen_addresses': f'localhost,{LAN["db"]}',
-            'chat_database_client_addresses': ['198.18.0.0/24'],
             'livechat_chat_serial': serial,
         }
         if self.redis:
             extra.update({'livechat_redis_enabled': True,
-                          'livechat_redis_password': '{{ vault_livechat_redis_password }}'})
+                          'livechat_redis_password': '{{ vault_livechat_redis_password }}',
+                          # as in molecule/multihost: an unprivileged container cannot make the user
+                          # namespace Debian's redis-server unit asks for
+                          'chat_redis_service_overrides': {'PrivateUsers': 'false'}})
         host_vars = {n: {'livechat_advertise_address': addr[n]} for n in names}
         inv = self.inventory(f'fanout{count}', groups, host_vars, extra)
         log(f'fan-out with {count} chat host(s): preparing {len(names)} containers (untimed)')
@@ -608,7 +624,10 @@ class Bench:
         serial = self.opts.fanout_serial
         one = self.fanout_once(1, serial)
         many = self.fanout_once(self.opts.fanout_hosts, serial)
+        deploy_yml = (self.code / 'playbooks' / 'deploy.yml').read_text()
+        serial_line = re.search(r'^\s*serial:.*$', deploy_yml, re.M)
         return {'hosts': self.opts.fanout_hosts, 'serial': serial, 'redis': self.redis,
+                'serial_in_deploy_yml': serial_line.group(0).strip() if serial_line else 'none (all chat hosts at once)',
                 'one_s': one['seconds'], 'one_changed': one['changed'], 'one_log': one['log'],
                 'many_s': many['seconds'], 'many_changed': many['changed'], 'many_log': many['log'],
                 'ratio': round(many['seconds'] / one['seconds'], 2)}
@@ -704,13 +723,13 @@ def rows(results, lang):
         if key == 'release':
             add(3, 'deploy of a new release under load (playbook)', '负载下部署新版本（playbook 用时）',
                 f'{fmt_s(res["deploy_s"])} (changed={res["changed"]})')
-            add(3, 'new release answering /chat/health after', '新版本开始应答 /chat/health',
-                fmt_s(res['new_release_answering_after_s']))
+            add(3, 'new release answering /chat/health: first, then alone', '新版本应答 /chat/health：首次，此后仅新版本',
+                f'{fmt_s(res["new_release_answering_after_s"])}, {fmt_s(res.get("only_new_release_after_s"))}')
         else:
             add(4, 'rollback to the previous release (playbook)', '回滚到上一版本（playbook 用时）',
                 f'{fmt_s(res["rollback_s"])} (changed={res["changed"]})')
-            add(4, 'old release answering /chat/health after', '旧版本重新应答 /chat/health',
-                fmt_s(res['old_release_answering_after_s']))
+            add(4, 'old release answering /chat/health: first, then alone', '旧版本重新应答 /chat/health：首次，此后仅旧版本',
+                f'{fmt_s(res["old_release_answering_after_s"])}, {fmt_s(res.get("only_old_release_after_s"))}')
         add(num, 'HTTP probes through Nginx: failed / sent (rate)', '经 Nginx 的 HTTP 探测：失败 / 总数（速率）',
             f'{res["probes_failed"]} / {res["probes"]} ({res["probe_rate"]}/s)')
         add(num, 'longest run of failed probes', '连续失败探测的最长时段', f'{res["longest_probe_outage_s"]:.2f} s')
@@ -773,6 +792,7 @@ def render(results, mach, opts, lang):
         f'| {"同时运行的其他容器" if zh else "other containers running"} | {", ".join(others) or ("无" if zh else "none")} |',
     ])
     serial_note = fan.get('serial', opts.fanout_serial)
+    serial_line = fan.get('serial_in_deploy_yml', 'serial: ...')
     if zh:
         head = [
             '# 基准测试',
@@ -812,11 +832,12 @@ def render(results, mach, opts, lang):
             f'（Host: {SITE_HOST}），并保持 {opts.clients} 个 Socket.IO 访客（{opts.transport}，Origin {ORIGIN}）连接。'
             'playbook 结束后最多再等 45 秒让断开的访客重连；仍未连上的算「永久丢失」。最后每个访客发一条消息并等待确认。',
             '- 4：`ansible-playbook livechat.stack.rollback -e livechat_rollback_to=previous`，负载同上；'
-            '「旧版本重新应答」是从 playbook 开始到第一次以旧版本号应答 200 的时间。',
+            '「旧版本重新应答」是从 playbook 开始到第一次以旧版本号应答 200 的时间，以及到此后只有旧版本应答的时间'
+            '（进程逐个替换时，新旧版本可能同时应答）。第 3 项对新版本给出同样两个时间。',
             f'- 5：数据库、Web 与 chat 主机各是独立容器，经 `scripts/lan up {NETNS}`（198.18.0.0/24，仅在我们自己的网络命名空间内）'
             f'相连，`livechat_advertise_address` 为其 LAN 地址。分别冷部署到 1 台与 {fan.get("hosts", opts.fanout_hosts)} 台 chat 主机。'
-            f'chat-server 的 play 按 deploy.yml 的滚动方式运行：`serial: livechat_chat_serial`，此处为 {serial_note}'
-            '（一次一台，每台都经过健康门）。',
+            f'chat-server 的 play 按 deploy.yml 的滚动方式运行（`{serial_line}`，`max_fail_percentage: 0`），'
+            f'此处 livechat_chat_serial={serial_note}（一次一台，每台都经过健康门）。',
             '- 所有负载循环在次数和时间上都有上限；容器（livechat-bench-*）和命名空间在结束时删除。',
             '',
             '## 重新运行',
@@ -871,12 +892,15 @@ def render(results, mach, opts, lang):
         'message and waits for its acknowledgement. Figures count from the playbook\'s start to the end of that '
         'settle phase.',
         '- 4: `ansible-playbook livechat.stack.rollback -e livechat_rollback_to=previous` under the same load; '
-        '"old release answering" is the time from the playbook\'s start to the first 200 naming the old release.',
+        '"old release answering" is the time from the playbook\'s start to the first 200 naming the old release, '
+        'and to the moment from which only the old release answers (while processes are replaced one by one, '
+        'both may answer). Same two times for the new release in item 3.',
         f'- 5: database, web and chat hosts are separate containers on a private LAN (`scripts/lan up {NETNS}`, '
         f'198.18.0.0/24, inside a network namespace of our own) with `livechat_advertise_address` set to their LAN '
         f'address; a cold deploy to 1 and to {fan.get("hosts", opts.fanout_hosts)} chat hosts. The chat-server play '
-        f'is rolling as deploy.yml runs it: `serial: livechat_chat_serial`, here {serial_note} (one chat host at a '
-        'time, each health-gated), so the ratio is expected to grow with the number of chat hosts.',
+        f'is rolling as deploy.yml runs it (`{serial_line}`, `max_fail_percentage: 0`), here '
+        f'livechat_chat_serial={serial_note} (one chat host at a time, each health-gated), so the ratio is expected '
+        'to grow with the number of chat hosts.',
         '- Every load loop is bounded in count and time; the containers (livechat-bench-*) and the namespace are '
         'removed at the end. Raw logs and timelines stay under `.cache/bench/runs/<run>/`.',
         '',

@@ -84,13 +84,16 @@ async function main() {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
-        let release = '';
+        // the release that answered; for a failure also what it said
+        let info = '';
         try {
-          release = String(JSON.parse(Buffer.concat(chunks).toString('utf8')).release || '');
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          info = String(body.release || '');
+          if (res.statusCode !== 200 && body.error) info = `${info} ${String(body.error).slice(0, 120)}`.trim();
         } catch {
-          release = 'not json';
+          info = 'not json';
         }
-        finish(res.statusCode, release);
+        finish(res.statusCode, info);
       });
       res.on('error', (err) => finish(0, err.code || err.message));
     });
@@ -161,6 +164,7 @@ async function main() {
   clearTimeout(hardTimer);
   const settledAt = now();
 
+  const settledConnected = clients.map((c) => c.connected);
   // Each connected visitor proves its socket works: one message, acknowledged (stored) by the server.
   const acks = await Promise.all(clients.map(async (c) => {
     if (!c.connected) return false;
@@ -173,7 +177,11 @@ async function main() {
   }));
   const deadline = now() + 5000;
   while (inflight > 0 && now() < deadline) await sleep(50);
-  for (const c of clients) c.socket.disconnect();
+  const connectedAtEnd = clients.map((c) => c.connected);
+  for (const c of clients) {
+    c.socket.off('disconnect');
+    c.socket.disconnect();
+  }
 
   const out = {
     options: { ...opts },
@@ -187,7 +195,8 @@ async function main() {
     clients: clients.map((c, i) => ({
       n: c.n,
       ever_connected: c.everConnected,
-      connected_at_end: c.connected,
+      connected_at_settle: settledConnected[i],
+      connected_at_end: connectedAtEnd[i],
       down_since: c.downSince,
       connects: c.connects,
       disconnects: c.disconnects,
@@ -195,9 +204,9 @@ async function main() {
       message_acked_at_end: acks[i],
     })),
   };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
   probeAgent.destroy();
-  process.exit(0);
+  // exit only once the whole document is written (a pipe is written asynchronously)
+  process.stdout.write(`${JSON.stringify(out)}\n`, () => process.exit(0));
 }
 
 main().catch((err) => {
