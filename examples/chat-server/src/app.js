@@ -11,6 +11,9 @@ const { RateLimiter, clientIp } = require('./ratelimit');
 const VISITOR_PATH = '/ws-visitor';
 const ADMIN_PATH = '/ws-admin';
 const MAX_TEXT = 4000;
+// Redis adapter keys (channel prefixes), one per Socket.IO server
+const REDIS_KEY_VISITOR = 'livechat#visitor';
+const REDIS_KEY_ADMIN = 'livechat#admin';
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -62,11 +65,14 @@ function createChatServer(config, { log = console.log, logError = console.error,
   const inflight = new Set();
   let shuttingDown = false;
   let dbReady = false;
+  let dbReadyResolve;
+  const dbReadyPromise = new Promise((resolve) => { dbReadyResolve = resolve; });
   // DB_OK is logged once, by whichever query first proves the database answers (a health probe may
   // arrive before the start-up check).
   function markDbReady() {
     if (!dbReady) log('DB_OK');
     dbReady = true;
+    dbReadyResolve();
   }
 
   // every write that must not be lost goes through here, so shutdown can wait for it
@@ -102,13 +108,16 @@ function createChatServer(config, { log = console.log, logError = console.error,
     const { pathname } = url;
     if (pathname === '/chat/health' && (req.method === 'GET' || req.method === 'HEAD')) {
       const base = { release: config.releaseId, uptime: Math.round((Date.now() - startedAt) / 1000) };
-      try {
-        await dbPing();
-        markDbReady();
-        return sendJson(res, 200, { status: 'ok', db: 'ok', ...base });
-      } catch (err) {
-        return sendJson(res, 503, { status: 'error', db: 'down', error: String(err.message).split('\n')[0], ...base });
-      }
+      const [dbCheck, redisCheck] = await Promise.allSettled([dbPing(), redis ? redis.check() : Promise.resolve()]);
+      const parts = { db: dbCheck.status === 'fulfilled' ? 'ok' : 'down' };
+      if (redis) parts.redis = redisCheck.status === 'fulfilled' ? 'ok' : 'down';
+      if (dbCheck.status === 'fulfilled') markDbReady();
+      if (dbCheck.status === 'fulfilled' && redisCheck.status === 'fulfilled') return sendJson(res, 200, { status: 'ok', ...parts, ...base });
+      // reason: the first part that is down; error: what it said
+      const failed = dbCheck.status === 'rejected' ? ['database', dbCheck.reason] : ['redis', redisCheck.reason];
+      return sendJson(res, 503, {
+        status: 'error', ...parts, reason: failed[0], error: String(failed[1] && failed[1].message).split('\n')[0], ...base,
+      });
     }
     if (!pathname.startsWith('/chat/')) return sendJson(res, 404, { error: 'not found' });
 
@@ -163,6 +172,13 @@ function createChatServer(config, { log = console.log, logError = console.error,
   // build shipped in the socket.io package), so a site's page loads it through the location it proxies anyway
   const visitorIo = new Server(httpServer, { path: VISITOR_PATH, ...ioOptions(config.allowedOrigins, true) });
   const adminIo = new Server(httpServer, { path: ADMIN_PATH, ...ioOptions(config.adminAllowedOrigins) });
+
+  // several chat hosts: the Socket.IO Redis adapter carries broadcasts (visitor:message to every
+  // agent, admin:reply to the conversation's room) to the other hosts. Each server has its own key,
+  // so the two servers' channels never mix. Not loaded at all without CHAT_REDIS_URL.
+  const redis = config.redis
+    ? require('./redis').createRedisLink(config.redis, { log, logError, healthTimeoutMs: config.healthTimeoutMs })
+    : null;
 
   // upgrades for neither path are closed here (destroyUpgrade is off for both
   // engines so that each ignores the other's path)
@@ -319,7 +335,16 @@ function createChatServer(config, { log = console.log, logError = console.error,
     }
   }
 
+  // `ready` resolves once the server listens (WS_OK) and DB_OK (and REDIS_OK with CHAT_REDIS_URL)
+  // were logged: the process may take traffic (server.js tells PM2, for wait_ready)
+  let started;
+  const listening = new Promise((resolve) => { started = resolve; });
+  const ready = Promise.all([listening, dbReadyPromise, redis ? redis.whenUp() : null]).then(() => undefined);
+
   async function start() {
+    if (redis) {
+      redis.attach([[visitorIo, REDIS_KEY_VISITOR], [adminIo, REDIS_KEY_ADMIN]]);
+    }
     await new Promise((resolve, reject) => {
       httpServer.once('error', reject);
       httpServer.listen(config.port, config.host, () => {
@@ -337,7 +362,9 @@ function createChatServer(config, { log = console.log, logError = console.error,
         }
       }, 5000);
     }
+    if (redis) await redis.arm(config.healthTimeoutMs);
     log(`WS_OK visitor=${VISITOR_PATH} admin=${ADMIN_PATH}`);
+    started();
     return port;
   }
 
@@ -355,19 +382,31 @@ function createChatServer(config, { log = console.log, logError = console.error,
     if (inflight.size > 0) logError(`SHUTDOWN ${inflight.size} write(s) still pending after ${config.shutdownTimeoutMs} ms`);
     // let the acks of the last writes leave before the sockets close
     await new Promise((r) => setTimeout(r, 50));
-    visitorIo.disconnectSockets(true);
-    adminIo.disconnectSockets(true);
-    visitorIo.close();
-    adminIo.close();
+    // Close the Socket.IO connections of this process only, without a DISCONNECT packet: the clients
+    // see "transport close" and reconnect by themselves (to the process that replaces this one in a
+    // PM2 reload); disconnectSockets() would send one, and a client told so never reconnects.
+    // close() also closes the adapters (their unsubscribes are queued before the Redis clients close).
+    visitorIo.close().catch(() => {});
+    adminIo.close().catch(() => {});
+    // HTTP requests already received get their answer; idle keep-alive connections close now, and
+    // whatever is still open at the deadline is cut.
+    const httpDeadline = Date.now() + Math.max(config.shutdownTimeoutMs, 1000);
+    let httpDone = false;
+    closed.then(() => { httpDone = true; });
+    while (!httpDone && Date.now() < httpDeadline) {
+      httpServer.closeIdleConnections();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 50))]);
+    }
     httpServer.closeAllConnections();
     await closed;
     restLimiter.stop();
     wsLimiter.stop();
+    if (redis) await redis.close();
     await db.$disconnect().catch(() => {});
     log('SHUTDOWN_OK');
   }
 
-  return { start, stop, httpServer, prisma: db };
+  return { start, stop, ready, httpServer, prisma: db };
 }
 
-module.exports = { createChatServer, VISITOR_PATH, ADMIN_PATH, withTimeout };
+module.exports = { createChatServer, VISITOR_PATH, ADMIN_PATH, REDIS_KEY_VISITOR, REDIS_KEY_ADMIN, withTimeout };

@@ -66,6 +66,32 @@ function parseDatabaseUrl(env, key) {
   return { url: raw, schema };
 }
 
+// optional: the Socket.IO Redis adapter (several chat hosts); unset or empty = no Redis at all
+function parseRedisUrl(env, key) {
+  const v = env[key];
+  if (v === undefined || String(v).trim() === '') return null;
+  const raw = String(v).trim();
+  const expected = 'is malformed: expected redis://[:password@]host:6379[/db] or rediss://[:password@]host:6379[/db]';
+  let url;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(key, expected);
+  }
+  if (!['redis:', 'rediss:'].includes(url.protocol) || !url.hostname || url.search || url.hash
+      || !/^(\/\d*)?$/.test(url.pathname)) {
+    throw new ConfigError(key, expected);
+  }
+  // kept to scrub it from any error message the client might print
+  let password = '';
+  try {
+    password = decodeURIComponent(url.password);
+  } catch {
+    throw new ConfigError(key, `${expected} (percent-encode the password)`);
+  }
+  return { url: raw, password };
+}
+
 function parseSecret(env, key) {
   const v = env[key];
   if (v === undefined || v === '') throw new ConfigError(key, 'is missing (set it in .env, see .env.example)');
@@ -87,6 +113,7 @@ function loadConfig(env = process.env) {
     wsRatePerMin: intKey(env, 'CHAT_WS_RATE_PER_MIN', 60, { min: 1, max: 1000000 }),
     healthTimeoutMs: intKey(env, 'CHAT_HEALTH_TIMEOUT_MS', 2000, { min: 100, max: 60000 }),
     shutdownTimeoutMs: intKey(env, 'CHAT_SHUTDOWN_TIMEOUT_MS', 10000, { min: 0, max: 600000 }),
+    redis: parseRedisUrl(env, 'CHAT_REDIS_URL'),
     releaseId: env.CHAT_RELEASE_ID && env.CHAT_RELEASE_ID.trim() ? env.CHAT_RELEASE_ID.trim() : null,
   };
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Entry point (`npm start`): reads ./.env, checks every key, starts the server,
-// and shuts it down cleanly on SIGINT/SIGTERM (PM2 reload/stop).
+// tells PM2 when it is ready (wait_ready) and shuts it down cleanly on SIGINT/SIGTERM
+// (PM2 reload/stop). Runs the same as the main module and under PM2's cluster mode,
+// whose ProcessContainer require()s this file in a worker.
 'use strict';
 
 const fs = require('node:fs');
@@ -71,6 +73,12 @@ async function main() {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  // PM2 (fork and cluster mode) starts sending traffic after 'ready' when wait_ready is set;
+  // process.send exists only when a parent listens on an IPC channel
+  server.ready.then(() => {
+    if (typeof process.send === 'function' && !stopping) process.send('ready');
+  });
 }
 
 main().catch((err) => fail(`unexpected error: ${String(err && err.message).split('\n')[0]}`));

@@ -3,7 +3,7 @@
 // CHAT_TEST_DATABASE_URL, which tests/node/run provides), real Socket.IO clients.
 'use strict';
 
-const { spawn } = require('node:child_process');
+const { spawn, fork } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -16,6 +16,12 @@ const ROOT = path.resolve(__dirname, '..');
 const SECRET = 'test-only-secret-0123456789abcdef-ABCDEFGH';
 const VISITOR_ORIGIN = 'https://admin1167.com';
 const ADMIN_ORIGIN = 'https://admin1167.net';
+
+// CHAT_TEST_REDIS_URL: a throwaway redis-server from tests/node/run; empty when none is available
+function redisUrl() {
+  return process.env.CHAT_TEST_REDIS_URL || '';
+}
+const NO_REDIS = redisUrl() ? false : 'CHAT_TEST_REDIS_URL is not set: no redis-server here (tests/node/run starts one when it can)';
 
 function databaseUrl() {
   const url = process.env.CHAT_TEST_DATABASE_URL;
@@ -44,16 +50,21 @@ function tempCwd(files = {}) {
   return dir;
 }
 
-// start `node src/server.js`; resolves once WS_OK is logged (or the process exits)
-function startServer(envOverrides = {}, { cwd, waitFor = 'WS_OK', timeoutMs = 15000 } = {}) {
+// start `node src/server.js`; resolves once WS_OK is logged (or the process exits). With ipc, the
+// child is forked with an IPC channel (as PM2 does) and its messages are collected in `messages`.
+function startServer(envOverrides = {}, { cwd, waitFor = 'WS_OK', timeoutMs = 15000, ipc = false } = {}) {
   const dir = cwd || tempCwd();
   const env = baseEnv();
   for (const [k, v] of Object.entries(envOverrides)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const proc = spawn(process.execPath, [path.join(ROOT, 'src', 'server.js')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const server = { proc, stdout: '', stderr: '', port: null, exitCode: undefined };
+  const script = path.join(ROOT, 'src', 'server.js');
+  const proc = ipc
+    ? fork(script, [], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+    : spawn(process.execPath, [script], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = { proc, stdout: '', stderr: '', port: null, exitCode: undefined, messages: [] };
+  if (ipc) proc.on('message', (m) => server.messages.push(m));
   server.exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
     server.exitCode = code;
     server.signal = signal;
@@ -130,9 +141,9 @@ async function withDb(fn) {
   }
 }
 
-// a TCP relay in front of PostgreSQL that a test can cut and restore
-async function dbRelay() {
-  const target = new URL(databaseUrl());
+// a TCP relay in front of PostgreSQL (or another server, by URL) that a test can cut and restore
+async function dbRelay(targetUrl = databaseUrl()) {
+  const target = new URL(targetUrl);
   const sockets = new Set();
   let server = null;
   let port = 0;
@@ -157,7 +168,7 @@ async function dbRelay() {
     });
   });
   await listen();
-  const url = new URL(databaseUrl());
+  const url = new URL(targetUrl);
   url.port = String(port);
   return {
     url: url.toString(),
@@ -185,6 +196,6 @@ async function getJson(url, headers = {}) {
 }
 
 module.exports = {
-  ROOT, SECRET, VISITOR_ORIGIN, ADMIN_ORIGIN,
-  databaseUrl, baseEnv, tempCwd, startServer, connect, visitor, admin, adminToken, nextEvent, withDb, dbRelay, getJson,
+  ROOT, SECRET, VISITOR_ORIGIN, ADMIN_ORIGIN, NO_REDIS,
+  databaseUrl, redisUrl, baseEnv, tempCwd, startServer, connect, visitor, admin, adminToken, nextEvent, withDb, dbRelay, getJson,
 };

@@ -36,6 +36,8 @@ test('malformed keys are named, and a bad secret is never echoed', async () => {
   await expectStartupError({ ADMIN_ALLOWED_ORIGINS: 'https://admin1167.net/admin' }, 'ADMIN_ALLOWED_ORIGINS');
   await expectStartupError({ CHAT_DATABASE_URL: 'mysql://u:p@127.0.0.1/chat' }, 'CHAT_DATABASE_URL');
   await expectStartupError({ CHAT_WS_RATE_PER_MIN: '0' }, 'CHAT_WS_RATE_PER_MIN');
+  const redisLine = await expectStartupError({ CHAT_REDIS_URL: 'http://:redis-secret-value@127.0.0.1:6379' }, 'CHAT_REDIS_URL');
+  assert.ok(!redisLine.includes('redis-secret-value'));
 });
 
 test('keys are read from .env in the working directory; the environment wins', async () => {

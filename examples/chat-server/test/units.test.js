@@ -31,6 +31,29 @@ test('config: defaults and normalised origins', () => {
   assert.throws(() => loadConfig({}), (e) => e instanceof ConfigError && e.key === 'CHAT_DATABASE_URL');
 });
 
+test('config: CHAT_REDIS_URL is optional, redis:// or rediss://, and never echoed', () => {
+  const base = {
+    CHAT_DATABASE_URL: 'postgresql://u:p@127.0.0.1:5432/chat',
+    CHAT_ADMIN_JWT_SECRET: SECRET,
+    CHAT_ALLOWED_ORIGINS: 'https://a.example',
+    ADMIN_ALLOWED_ORIGINS: 'https://admin.example',
+  };
+  assert.equal(loadConfig(base).redis, null);
+  assert.equal(loadConfig({ ...base, CHAT_REDIS_URL: '  ' }).redis, null);
+  assert.deepEqual(loadConfig({ ...base, CHAT_REDIS_URL: 'redis://:p%40ss@10.0.0.5:6379/0' }).redis,
+    { url: 'redis://:p%40ss@10.0.0.5:6379/0', password: 'p@ss' });
+  assert.equal(loadConfig({ ...base, CHAT_REDIS_URL: 'rediss://redis.internal' }).redis.password, '');
+  for (const bad of ['http://:hunter2-pass@h:6379', 'redis://:hunter2-pass@', 'redis://:hunter2-pass@h:6379/zero',
+    'redis://:hunter2-pass@h:6379/0?x=1', 'hunter2-pass']) {
+    assert.throws(() => loadConfig({ ...base, CHAT_REDIS_URL: bad }), (e) => {
+      assert.ok(e instanceof ConfigError && e.key === 'CHAT_REDIS_URL', bad);
+      assert.match(e.message, /^CHAT_REDIS_URL is malformed: expected redis:\/\//);
+      assert.ok(!e.message.includes('hunter2'), 'the value is never echoed');
+      return true;
+    });
+  }
+});
+
 test('jwt: HS256 round trip; tampering, wrong key, expiry, role', () => {
   const now = Math.floor(Date.now() / 1000);
   const t = sign({ role: 'admin', exp: now + 60 }, SECRET);

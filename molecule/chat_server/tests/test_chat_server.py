@@ -1,5 +1,7 @@
-"""chat_database + chat_server on one Debian 13 host: layout, PM2, health, migrations,
-reboot, a failing migration that leaves the previous release serving, a rotated secret.
+"""chat_database + chat_server on one Debian 13 host: layout, PM2 (cluster mode), health,
+migrations, reboot, a rotated secret, a release switch under load that loses no request, releases
+failing their health gates (before and after the switch) and a failing migration, each leaving the
+previous release serving.
 
 Tests run in file order; the last ones change the host (restart, failed deploy, new secret).
 Every probe of the service runs inside the container against 127.0.0.1.
@@ -21,6 +23,7 @@ USER = "livechat"
 BASE = "/opt/livechat"
 PM2_HOME = f"/home/{USER}/.pm2"
 CONTAINER = "livechat-chat_server"
+HERE = Path(__file__).resolve().parent
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "chat-server"
 
@@ -164,6 +167,20 @@ def test_chat_server_runs_as_service_user(host):
     assert not host.run("pgrep -u root -f '^PM2 v'").stdout.strip(), "a root PM2 daemon runs"
 
 
+def test_runs_in_cluster_mode_from_the_release_script(host):
+    """package.json's start script is "node src/server.js": PM2 runs that file itself in cluster
+    mode, through the current link (so a reload picks up a new release), and waits for its ready."""
+    proc = json.loads(pm2(host, "jlist").stdout)[0]
+    env = proc["pm2_env"]
+    assert env["exec_mode"] == "cluster_mode", diagnostics(host)
+    assert env["pm_exec_path"] == f"{BASE}/current/src/server.js"
+    assert env["wait_ready"] is True
+    assert env["listen_timeout"] == 90000
+    # the worker runs in the release current points at (its own user may read its cwd; root here lacks ptrace)
+    cwd = host.run(f"sudo -u {USER} readlink /proc/{proc['pid']}/cwd").stdout.strip()
+    assert cwd == f"{BASE}/releases/{current_release(host)}"
+
+
 def test_env_digest_matches_env_file(host):
     proc = json.loads(pm2(host, "jlist").stdout)[0]
     digest = host.run(f"sha256sum {BASE}/shared/.env").stdout.split()[0]
@@ -199,8 +216,13 @@ def test_health_200_reports_release(host):
 
 
 def test_listens_only_where_expected(host):
-    assert host.socket("tcp://0.0.0.0:4000").is_listening or host.socket("tcp://:::4000").is_listening
-    assert not host.socket("tcp://0.0.0.0:4001").is_listening, "candidate left running"
+    # no web host other than this one: CHAT_SERVER_HOST is the loopback
+    listen = [line.split("=", 1)[1] for line in host.file(f"{BASE}/shared/.env").content_string.splitlines()
+              if line.startswith("CHAT_SERVER_HOST=")]
+    assert listen == ["127.0.0.1"]
+    assert host.socket("tcp://127.0.0.1:4000").is_listening, diagnostics(host)
+    assert not host.socket("tcp://0.0.0.0:4000").is_listening
+    assert not host.socket("tcp://127.0.0.1:4001").is_listening, "candidate left running"
 
 
 def test_migrations_applied(host):
@@ -327,6 +349,114 @@ def test_rotated_secret_reaches_the_process(host, tmp_path):
     # the running app uses the new secret: old agent tokens are refused, new ones accepted
     assert agent_api_status(host, new_secret) == "200", diagnostics(host)
     assert agent_api_status(host, OLD_SECRET) == "401"
+
+
+# --- zero-downtime switch, and releases failing their health gate ------------------------
+
+def example_copy(tmp_path, name, note):
+    """A copy of the example (a new release: its content differs by a NOTE file)."""
+    src = tmp_path / name
+    shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("node_modules", ".env", ".git"))
+    (src / "NOTE").write_text(note + "\n")
+    return src
+
+
+def pm2_app(host):
+    procs = json.loads(pm2(host, "jlist").stdout)
+    assert [p["name"] for p in procs] == ["chat-server"], diagnostics(host)
+    return procs[0]["pm2_env"]
+
+
+def test_release_switch_under_load_loses_no_request(host, tmp_path):
+    """A new release is deployed while 25 probes a second and 20 Socket.IO visitors run against the
+    chat-server (inside the container, loopback): no probe fails, both releases answered probes (the
+    switch happened under load), every visitor was disconnected by the old process and is connected
+    again at the end, and its message is acknowledged."""
+    before = current_release(host)
+    src = example_copy(tmp_path, "chat-server", "release switch under load")
+    subprocess.run(["docker", "cp", str(HERE / "switch_load.js"), f"{CONTAINER}:/root/switch_load.js"], check=True)
+    stop = "/root/switch-load.stop"
+    host.run(f"rm -f {stop}")
+    load = subprocess.Popen(
+        ["docker", "exec", CONTAINER, "node", "/root/switch_load.js", "--port=4000", "--rate=25", "--clients=20",
+         f"--stop-file={stop}", "--max-seconds=900"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = load.stdout.readline()
+        assert ready.strip() == "READY 20/20", ready
+        rc, out = run_deploy(tmp_path, {"livechat_source": {"type": "local", "path": str(src)}})
+    finally:
+        host.run(f"touch {stop}")
+        stdout, stderr = load.communicate(timeout=180)
+    assert rc == 0, out[-4000:]
+    assert load.returncode == 0, stderr
+    result = json.loads(stdout.strip().splitlines()[-1])
+    # the figures, for whoever wants them after a green run
+    (Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", str(tmp_path))) / "switch_load.json").write_text(json.dumps(result))
+    release = current_release(host)
+    assert release != before
+    assert result["stopped_by"] == "stop-file", result
+    assert result["probes"]["failed"] == 0, result
+    assert set(result["probes"]["releases"]) == {before, release}, result
+    assert result["clients_disconnected"] == 20, result
+    assert "io server disconnect" not in result["disconnect_reasons"], result
+    assert result["clients_connected_at_end"] == 20, result
+    assert result["clients_acked_at_end"] == 20, result
+    env = pm2_app(host)
+    assert env["exec_mode"] == "cluster_mode"
+    assert env["CHAT_RELEASE_ID"] == release
+
+
+def test_release_failing_its_candidate_gate_never_serves(host, tmp_path):
+    """A release that exits at start fails as the candidate: current never moves, the release
+    and its candidate process are gone, the previous release answers all along."""
+    before = current_release(host)
+    releases_before = set(host.run(f"ls {BASE}/releases").stdout.split())
+    src = example_copy(tmp_path, "chat-server-exits", "exits at start")
+    (src / "src" / "server.js").write_text(
+        "'use strict';\nprocess.stderr.write('chat-server: this release cannot start\\n');\nprocess.exit(3);\n")
+    rc, out = run_deploy(tmp_path, {"livechat_source": {"type": "local", "path": str(src)},
+                                    "chat_server_health_timeout": 20})
+    assert rc != 0, out[-3000:]
+    flat = " ".join(out.split())
+    assert "failed at step 'candidate health gate'" in flat, out[-3000:]
+    assert f"The previous release {before} keeps serving" in flat, out[-3000:]
+    assert current_release(host) == before
+    code, data = health(host)
+    assert code == "200" and data.get("release") == before, diagnostics(host)
+    assert set(host.run(f"ls {BASE}/releases").stdout.split()) == releases_before
+    env = pm2_app(host)
+    assert env["status"] == "online" and env["CHAT_RELEASE_ID"] == before
+
+
+def test_release_failing_after_the_switch_returns_to_the_previous_one(host, tmp_path):
+    """A release healthy as the candidate but answering 500 on the real port fails the post-switch
+    gate: the deploy switches current back and reloads the previous release by itself, which
+    answers again; the failed release is kept, marked failed."""
+    before = current_release(host)
+    src = example_copy(tmp_path, "chat-server-500", "health 500 on the real port")
+    app = src / "src" / "app.js"
+    code = app.read_text()
+    hook = "if (pathname === '/chat/health' && (req.method === 'GET' || req.method === 'HEAD')) {"
+    assert code.count(hook) == 1, "the health handler of the example moved: update this test"
+    app.write_text(code.replace(hook, "if (pathname === '/chat/health' && process.env.CHAT_SERVER_PORT === '4000') "
+                                      "return sendJson(res, 500, { status: 'error', release: config.releaseId });\n    " + hook))
+    rc, out = run_deploy(tmp_path, {"livechat_source": {"type": "local", "path": str(src)},
+                                    "chat_server_health_timeout": 20})
+    assert rc != 0, out[-3000:]
+    flat = " ".join(out.split())
+    assert "failed at step 'post-switch health gate'" in flat, out[-3000:]
+    assert f"Switched back to the previous release {before} automatically: it answers /chat/health again" in flat, \
+        out[-3000:]
+    failed = re.search(r"deploy of release (\S+) failed", flat).group(1)
+    assert failed != before
+    assert current_release(host) == before
+    code, data = health(host)
+    assert code == "200" and data.get("release") == before, diagnostics(host)
+    assert host.file(f"{BASE}/releases/{failed}/.failed").exists
+    env = pm2_app(host)
+    assert env["status"] == "online" and env["CHAT_RELEASE_ID"] == before
+    assert env["exec_mode"] == "cluster_mode"
 
 
 # --- acceptance: a broken migration fails at migrate, previous release keeps serving ----
