@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: chat_health
 short_description: Check a Live Chat chat-server directly or through Nginx (health, Engine.IO, WebSocket, agent token)
-version_added: "1.0.0"
+version_added: "0.1.0"
 description:
   - Runs, from the host it executes on, the checks that prove Live Chat works at a given address,
     either the chat-server itself (V(http://127.0.0.1:4000)) or a site that proxies it (V(https://127.0.0.1)

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: dotenv_keys
 short_description: Manage some keys of a dotenv (.env) file and leave every other byte alone
-version_added: "1.0.0"
+version_added: "0.1.0"
 description:
   - Sets, reads or removes a few keys in a dotenv file such as a Next.js site's C(.env), following
     the grammar of the C(dotenv) npm package (C([export ]KEY=value), single, double or backtick

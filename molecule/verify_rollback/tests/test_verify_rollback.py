@@ -3,17 +3,21 @@
 The playbooks run with ansible-playbook on this scenario's molecule inventory, as an operator runs them.
 The stack is broken one way at a time (database stopped, chat-server stopped, a /ws-* location missing,
 an origin missing from CHAT_ALLOWED_ORIGINS, the two secrets different): verify must fail and name the
-cause; each test puts the stack back and proves it healthy again. Then a second release is deployed and
-rolled back to the previous one, then the spec's rollback runs, and a deploy brings Live Chat back.
+cause; each test puts the stack back and proves it healthy again. Then playbooks/rotate_secret.yml rotates
+CHAT_ADMIN_JWT_SECRET to a random value and back, then a second release is deployed and rolled back to
+the previous one, then the spec's rollback runs, and a deploy brings Live Chat back.
 The tests run in file order and depend on it (each one leaves the stack healthy, except the last two,
 which remove Live Chat and bring it back).
 """
 
 import base64
+import contextlib
+import hashlib
 import json
 import os
 import pathlib
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -35,6 +39,11 @@ PSQL = "runuser -u postgres -- psql -d chat -tAc"
 CLIENT = f"{BASE}/current/scripts/chat-client.js"
 # failing checks are retried for this long by verify; short here, the failures are meant
 FAST = ["-e", "chat_verify_deadline=3"]
+# the operator's site restart hook, given to the rotation runs; it leaves one line per restart
+RESTART_HOOK = "date +%s.%N >> .livechat-restarts"
+RESTARTS = f"{SITE_ROOT}/.livechat-restarts"
+# the inventory's own secret (molecule base config): what the rotation tests rotate back to
+INVENTORY_SECRET = "molecule-only-jwt-secret-0123456789abcdef"
 # carried from the spec rollback test to the deploy after it (molecule runs pytest without its cache)
 STORED = {}
 
@@ -121,6 +130,62 @@ def pm2_names(host):
 
 def message_count(host):
     return int(sh(host, f"{PSQL} 'SELECT count(*) FROM messages'").stdout.strip())
+
+
+def secret_digest(host, path):
+    """sha256 of CHAT_ADMIN_JWT_SECRET in a .env on the host (the value stays in this process)."""
+    for line in host.file(path).content_string.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip().removeprefix("export ").strip() == "CHAT_ADMIN_JWT_SECRET":
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            return hashlib.sha256(value.encode()).hexdigest()
+    return None
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def chat_server_env(host):
+    """The PM2 environment and pid of the running chat-server."""
+    out = host.run(f"{PM2} jlist").stdout
+    lines = [line for line in out.splitlines() if line.lstrip().startswith("[")]
+    procs = json.loads(lines[-1]) if lines else []
+    proc = next((p for p in procs if p["name"] == "chat-server"), {})
+    return dict(proc.get("pm2_env", {}), pid=proc.get("pid"))
+
+
+def restart_count(host):
+    res = host.run(f"wc -l < {RESTARTS}")
+    return int(res.stdout.strip()) if res.rc == 0 else 0
+
+
+@contextlib.contextmanager
+def extra_vars_file(tmp_path, values):
+    """A -e @file for ansible-playbook, mode 0600 from the start, deleted afterwards."""
+    path = tmp_path / "rotate-vars.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(values, fh)
+    try:
+        yield f"@{path}"
+    finally:
+        path.unlink()
+
+
+def agent(host, env_file, expect, via_nginx=False):
+    """An agent token signed with the secret of env_file, on /ws-admin with the real client; rc 0 when as expected."""
+    where = ["--url", "http://127.0.0.1", "--host-header", HOST] if via_nginx else ["--url", "http://127.0.0.1:4000"]
+    return host.run(" ".join(shlex.quote(a) for a in [
+        "node", CLIENT, "admin", *where, "--admin-origin", "https://admin1167.net", "--env-file", env_file,
+        "--expect", expect]))
+
+
+def assert_secret_not_in(output, *values):
+    leaked = [i for i, value in enumerate(values) if value in output]
+    assert not leaked, "a secret appears in the playbook output"
 
 
 def assert_fails_naming(output, rc, *needles):
@@ -241,6 +306,118 @@ def test_verify_names_different_secrets(host):
         put(host, SITE_ENV, original)
     rc, out, _err = playbook("verify.yml")
     assert rc == 0, "the stack did not come back healthy"
+
+
+# --- secret rotation --------------------------------------------------------------------------------
+
+def test_rotate_secret_refuses_a_weak_secret(host, tmp_path):
+    before = secret_digest(host, CHAT_ENV), secret_digest(host, SITE_ENV)
+    weak = "replace-me-with-a-real-secret-0123456789"
+    with extra_vars_file(tmp_path, {"vault_livechat_admin_jwt_secret": weak}) as extra:
+        rc, out, _err = playbook("rotate_secret.yml", "-e", extra)
+    assert_fails_naming(out, rc, "livechat_admin_jwt_secret looks like a placeholder")
+    assert_secret_not_in(out, weak)
+    assert (secret_digest(host, CHAT_ENV), secret_digest(host, SITE_ENV)) == before
+
+
+def test_rotate_secret_in_check_mode_changes_nothing(host, tmp_path):
+    before = secret_digest(host, CHAT_ENV), secret_digest(host, SITE_ENV)
+    process = chat_server_env(host)
+    restarts = restart_count(host)
+    new = secrets.token_hex(32)
+    values = {"vault_livechat_admin_jwt_secret": new, "site_env_restart_command": RESTART_HOOK}
+    with extra_vars_file(tmp_path, values) as extra:
+        rc, out, _err = playbook("rotate_secret.yml", "--check", "--diff", "-e", extra)
+    assert rc == 0
+    assert_secret_not_in(out, new, INVENTORY_SECRET)
+    flat = " ".join(out.split())
+    assert "Would write /opt/livechat/shared/.env" in flat
+    # the site's .env: the changed key by name (the yaml callback doubles the quotes)
+    assert re.search(r"\.env: changed \['+CHAT_ADMIN_JWT_SECRET'+\]", flat)
+    assert (secret_digest(host, CHAT_ENV), secret_digest(host, SITE_ENV)) == before
+    after = chat_server_env(host)
+    assert (after["pid"], after["CHAT_ENV_DIGEST"]) == (process["pid"], process["CHAT_ENV_DIGEST"])
+    assert restart_count(host) == restarts
+
+
+def test_rotate_secret_that_fails_its_health_gate_changes_nothing(host, tmp_path):
+    """The chat-server refuses to start with the new .env: the previous .env comes back, the main site is untouched."""
+    before = secret_digest(host, CHAT_ENV), secret_digest(host, SITE_ENV)
+    env_before = host.file(CHAT_ENV).content
+    process = chat_server_env(host)
+    restarts = restart_count(host)
+    new = secrets.token_hex(32)
+    values = {"vault_livechat_admin_jwt_secret": new, "site_env_restart_command": RESTART_HOOK,
+              # below the example chat-server's minimum: it exits at start, so the candidate never answers
+              "chat_server_env_extra": {"CHAT_HEALTH_TIMEOUT_MS": "1"}, "chat_server_health_timeout": 6}
+    with extra_vars_file(tmp_path, values) as extra:
+        rc, out, _err = playbook("rotate_secret.yml", "-e", extra)
+    assert_fails_naming(out, rc, "failed at step 'candidate health gate'")
+    assert_secret_not_in(out, new, INVENTORY_SECRET)
+    assert host.file(CHAT_ENV).content == env_before
+    assert (secret_digest(host, CHAT_ENV), secret_digest(host, SITE_ENV)) == before
+    after = chat_server_env(host)
+    assert (after["pid"], after["CHAT_ENV_DIGEST"]) == (process["pid"], process["CHAT_ENV_DIGEST"])
+    assert "chat-server-candidate" not in pm2_names(host)
+    assert sh(host, f"find {BASE}/shared -name '.env?*'").stdout.split() == []
+    assert restart_count(host) == restarts
+    assert wait_healthy(host, deadline=5)
+
+
+def test_rotate_secret_reaches_both_env_files_and_both_processes(host, tmp_path):
+    inventory_digest = sha256(INVENTORY_SECRET)
+    assert secret_digest(host, CHAT_ENV) == secret_digest(host, SITE_ENV) == inventory_digest
+    # the chat-server's .env as it is now (0600, on the host): agents' tokens signed with the old secret
+    old_env = "/root/livechat-old-secret.env"
+    sh(host, f"install -m 0600 {CHAT_ENV} {old_env}")
+    process = chat_server_env(host)
+    restarts = restart_count(host)
+    new = secrets.token_hex(32)
+    try:
+        values = {"vault_livechat_admin_jwt_secret": new, "site_env_restart_command": RESTART_HOOK}
+        with extra_vars_file(tmp_path, values) as extra:
+            rc, out, _err = playbook("rotate_secret.yml", "--diff", "-e", extra)
+            assert rc == 0
+            assert_secret_not_in(out, new, INVENTORY_SECRET)
+            assert re.search(r"all \d+ checks passed", out), "verify did not pass after the rotation"
+
+            # both .env files hold the new secret
+            assert secret_digest(host, CHAT_ENV) == secret_digest(host, SITE_ENV) == sha256(new)
+            # chat-server was reloaded with the new .env: same release, new process, new .env digest
+            after = chat_server_env(host)
+            env_sha = sh(host, f"sha256sum {CHAT_ENV}").stdout.split()[0]
+            assert after["CHAT_ENV_DIGEST"] == env_sha != process["CHAT_ENV_DIGEST"]
+            assert after["CHAT_RELEASE_ID"] == process["CHAT_RELEASE_ID"]
+            assert after["pid"] != process["pid"]
+            assert "chat-server-candidate" not in pm2_names(host)
+            # no copy of the .env with the old secret is left beside it
+            assert sh(host, f"find {BASE}/shared -name '.env?*'").stdout.split() == []
+            # the main site's restart hook ran once
+            assert restart_count(host) == restarts + 1
+
+            # agents: a token signed with the new secret connects, one signed with the old one is refused,
+            # on the chat-server directly and through Nginx
+            for via_nginx in (False, True):
+                res = agent(host, CHAT_ENV, "connected", via_nginx)
+                assert res.rc == 0, res.stdout + res.stderr
+                res = agent(host, old_env, "refused", via_nginx)
+                assert res.rc == 0, res.stdout + res.stderr
+
+            # a second run with the same secret changes nothing and restarts nothing
+            rc, out, _err = playbook("rotate_secret.yml", "-e", extra)
+            assert rc == 0
+            assert recap_changed(out) == 0
+            assert chat_server_env(host)["pid"] == after["pid"]
+            assert restart_count(host) == restarts + 1
+    finally:
+        # back to the inventory's secret, for the tests after this one
+        with extra_vars_file(tmp_path, {"site_env_restart_command": RESTART_HOOK}) as extra:
+            rc, out, _err = playbook("rotate_secret.yml", "-e", extra)
+        sh(host, f"rm -f {old_env}")
+    assert rc == 0, "rotating back to the inventory's secret failed"
+    assert secret_digest(host, CHAT_ENV) == secret_digest(host, SITE_ENV) == inventory_digest
+    res = agent(host, CHAT_ENV, "connected", via_nginx=True)
+    assert res.rc == 0, res.stdout + res.stderr
 
 
 # --- release rollback -------------------------------------------------------------------------------
