@@ -69,7 +69,7 @@ def current_release(host):
 
 def health(host, address):
     res = host.run(f"curl -s -m 10 -w '\\n%{{http_code}}' http://{address}:4000/chat/health")
-    body, _, code = res.stdout.rpartition("\n")
+    body, _sep, code = res.stdout.rpartition("\n")
     try:
         data = json.loads(body)
     except ValueError:
