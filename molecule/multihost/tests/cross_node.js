@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // SPDX-License-Identifier: GPL-3.0-or-later
 // A visitor connected to one chat host and an agent connected to another, with the real
 // socket.io-client of the deployed release: the visitor's message must reach the agent and the

@@ -69,7 +69,7 @@ def current_release(host):
 
 def health(host, address):
     res = host.run(f"curl -s -m 10 -w '\\n%{{http_code}}' http://{address}:4000/chat/health")
-    body, _, code = res.stdout.rpartition("\n")
+    body, _sep, code = res.stdout.rpartition("\n")
     try:
         data = json.loads(body)
     except ValueError:
@@ -86,8 +86,8 @@ def diagnostics(host):
     return "\n".join(parts)
 
 
-def run_deploy(tmp_path, extra_vars):
-    """The user's deploy playbook against the scenario's inventory, with extra vars."""
+def run_playbook(tmp_path, playbook, extra_vars, *args):
+    """A playbook of the collection against the scenario's inventory, with extra vars, as an operator runs it."""
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps(extra_vars))
     env = dict(os.environ)
@@ -95,13 +95,21 @@ def run_deploy(tmp_path, extra_vars):
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env["ANSIBLE_NOCOLOR"] = "1"
     proc = subprocess.run(
-        ["ansible-playbook", "-i", _inventory(), str(REPO / "molecule" / "shared" / "converge.yml"),
-         "-e", f"@{extra}"],
+        ["ansible-playbook", "-i", _inventory(), str(playbook), "-e", f"@{extra}", *args],
         env=env, capture_output=True, text=True, timeout=1800, check=False,
     )
     out = proc.stdout + proc.stderr
     print(out[-6000:])
     return proc.returncode, out
+
+
+def run_deploy(tmp_path, extra_vars, *args):
+    return run_playbook(tmp_path, REPO / "molecule" / "shared" / "converge.yml", extra_vars, *args)
+
+
+def recap_changed(out):
+    """changed= of each host in the PLAY RECAP."""
+    return dict(re.findall(r"^(livechat-multihost-\w+)\s*:\s*ok=\d+\s+changed=(\d+)", out.split("PLAY RECAP")[-1], re.M))
 
 
 def chat_play_batches(out):
@@ -239,6 +247,27 @@ def test_visitor_on_chat1_reaches_agent_on_chat2_and_back(hosts):
         assert res.rc == 0 and out["ok"], (visitor, agent, out)
 
 
+# --- check mode and verify ------------------------------------------------------------------------
+
+def test_check_mode_with_diff_changes_nothing_and_shows_no_secret(hosts, tmp_path):
+    secrets = hosts["chat1"].ansible.get_variables()
+    rc, out = run_deploy(tmp_path, {}, "--check", "--diff")
+    assert rc == 0, out[-4000:]
+    changed = recap_changed(out)
+    assert sorted(changed) == sorted(f"livechat-multihost-{name}" for name in ADDRESS), out[-3000:]
+    assert set(changed.values()) == {"0"}, changed
+    for key in ("vault_livechat_redis_password", "vault_livechat_db_password", "vault_livechat_admin_jwt_secret"):
+        assert secrets[key] not in out, key
+
+
+def test_verify_passes_on_separate_hosts(tmp_path):
+    """The spec's self-check across the hosts: each chat-server where it listens, Nginx on the web host,
+    the two .env secrets compared across hosts, migrations against the remote database."""
+    rc, out = run_playbook(tmp_path, REPO / "playbooks" / "verify.yml", {})
+    assert rc == 0, out[-5000:]
+    assert f"{ADDRESS['chat1']}:4000" in out and f"{ADDRESS['chat2']}:4000" in out, out[-5000:]
+
+
 # --- rolling deploys --------------------------------------------------------------------------------
 
 def test_new_release_is_deployed_one_chat_host_at_a_time(hosts, tmp_path):
@@ -253,6 +282,17 @@ def test_new_release_is_deployed_one_chat_host_at_a_time(hosts, tmp_path):
     for name in CHATS:
         code, data = health(hosts[name], ADDRESS[name])
         assert code == "200" and data.get("release") == after[name], diagnostics(hosts[name])
+
+
+def test_rollback_to_previous_on_every_chat_host(hosts, tmp_path):
+    previous = {name: os.path.basename(sh(hosts[name], f"readlink {BASE}/previous").strip()) for name in CHATS}
+    assert previous["chat1"] == previous["chat2"] != current_release(hosts["chat1"]), previous
+    rc, out = run_playbook(tmp_path, REPO / "playbooks" / "rollback.yml", {"livechat_rollback_to": "previous"})
+    assert rc == 0, out[-5000:]
+    for name in CHATS:
+        assert current_release(hosts[name]) == previous[name]
+        code, data = health(hosts[name], ADDRESS[name])
+        assert code == "200" and data.get("release") == previous[name], diagnostics(hosts[name])
 
 
 def test_failed_release_stops_the_rolling_deploy_at_the_first_chat_host(hosts, tmp_path):
