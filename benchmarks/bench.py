@@ -47,6 +47,13 @@ NGINX_SITE = '/etc/nginx/sites-available/admin1167.com'
 # cache before the timed part, so both sides time installing, not downloading (npm downloads are timed).
 PREFETCH = ['postgresql', 'python3-psycopg2', 'nodejs', 'npm', 'tar', 'gzip', 'logrotate', 'nginx', 'redis-server']
 ITEMS = ['cold', 'noop', 'release', 'rollback', 'fanout']
+TITLES_ZH = {
+    'cold': '1. 冷部署与手工命令对比',
+    'noop': '2. 无变化的再次部署',
+    'release': '3. 负载下发布新版本',
+    'rollback': '4. 负载下回滚到上一版本',
+    'fanout': '5. 扇出：1 台与 N 台 chat 主机',
+}
 TITLES = {
     'cold': '1. Cold deploy vs the manual commands',
     'noop': '2. Second deploy, nothing new',
@@ -250,7 +257,7 @@ class Bench:
         self.lan_up = True
 
     def lan_down(self):
-        if self.lan_up or NETNS in run(['ip', 'netns', 'list'], check=False).stdout.split():
+        if self.lan_up:  # only a namespace this process made
             run([str(REPO / 'scripts' / 'lan'), 'down', NETNS], timeout=120, check=False)
         self.lan_up = False
 
@@ -770,7 +777,7 @@ def render(results, mach, opts, lang):
     dates = sorted(c.get('started', '') for c in ctx if c.get('started'))
     date = dates[0][:10] if dates else datetime.date.today().isoformat()
     total = sum(c.get('item_s', 0) for c in ctx)
-    missing = [TITLES[i] for i in ITEMS if i not in results]
+    missing = [(TITLES_ZH if zh else TITLES)[i] for i in ITEMS if i not in results]
     fan = results.get('fanout', {})
     code = mach.get('code', {})
     tbl = table(rows(results, lang))
@@ -782,7 +789,7 @@ def render(results, mach, opts, lang):
         f'| RAM | {mach["ram_gib"]} GiB |',
         f'| {"内核" if zh else "kernel"} | {mach["kernel"]} ({mach["os"]}) |',
         f'| Docker | {mach["docker"]} |',
-        f'| ansible-core | {mach["ansible_core"]} |',
+        f'| ansible-core | {mach["ansible_core"].replace("ansible [core ", "").rstrip("]")} |',
         f'| Python / Node.js | {mach["python"]} / {mach["node"]} |',
         f'| {"被测代码" if zh else "code measured"} | livechat.stack {code.get("commit", "?")}'
         f'{(" + 未提交的修改" if zh else " + uncommitted changes") if code.get("uncommitted_changes") else ""} |',
@@ -793,6 +800,8 @@ def render(results, mach, opts, lang):
     ])
     serial_note = fan.get('serial', opts.fanout_serial)
     serial_line = fan.get('serial_in_deploy_yml', 'serial: ...')
+    if 'livechat_chat_serial' in serial_line:
+        serial_line = 'serial: livechat_chat_serial | default(1)'
     if zh:
         head = [
             '# 基准测试',
@@ -843,7 +852,7 @@ def render(results, mach, opts, lang):
             '## 重新运行',
             '',
             '```bash',
-            'benchmarks/run                 # 全部五项（约 60–80 分钟），生成本页与英文版',
+            'benchmarks/run                 # 全部五项（2 核上约 50-70 分钟），生成本页与英文版',
             'benchmarks/run --items 3,4     # 只跑部分项目',
             'benchmarks/run --help',
             '```',
@@ -907,7 +916,7 @@ def render(results, mach, opts, lang):
         '## Run it again',
         '',
         '```bash',
-        'benchmarks/run                 # all five items (about 60-80 minutes); writes this page and the 中文 one',
+        'benchmarks/run                 # all five items (about 50-70 minutes on 2 cores); writes this page and the 中文 one',
         'benchmarks/run --items 3,4     # some items only',
         'benchmarks/run --help',
         '```',
