@@ -286,8 +286,10 @@ def test_verify_names_a_crash_loop(host):
         assert_fails_naming(out, rc, "[pm2_restart_loop]", "crashes in a loop", "[chat_server_down]")
     finally:
         put(host, CHAT_ENV, original)
-        # `pm2 restart` races PM2's own restart of a crashing process ("pid already exists")
-        sh(host, f"{PM2} stop chat-server && {PM2} start chat-server")
+        # `pm2 restart` races PM2's own restart of a crashing process ("pid already exists"), and in cluster
+        # mode a stop + start can leave a second worker behind (polling requests of one client then land on
+        # a worker that never saw its handshake: HTTP 400); start it again from the release's own PM2 file
+        sh(host, f"{PM2} delete chat-server && {PM2} start {BASE}/current/.livechat/chat-server.json && {PM2} save")
     wait_healthy(host)
 
 
