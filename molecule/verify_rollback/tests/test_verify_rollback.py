@@ -203,7 +203,8 @@ def test_verify_passes_on_the_healthy_stack(host):
     assert rc == 0
     assert re.search(r"all \d+ checks passed", out)
     assert "FAIL " not in out
-    for check in ("PM2 process online", "PM2 restart count stable", "PM2 reboot-safe", "nginx -t",
+    for check in ("PM2 process online", "PM2 restart count stable", "PM2 runs one chat-server", "PM2 reboot-safe",
+                  "nginx -t",
                   "nginx location /ws-visitor/", "secrets equal (digest)", "no pending migration",
                   "release answering", "process newer than .env", "health via CHAT_SERVER_INTERNAL_URL"):
         # the table truncates a check name to 30 characters
@@ -291,6 +292,20 @@ def test_verify_names_a_crash_loop(host):
         # a worker that never saw its handshake: HTTP 400); start it again from the release's own PM2 file
         sh(host, f"{PM2} delete chat-server && {PM2} start {BASE}/current/.livechat/chat-server.json && {PM2} save")
     wait_healthy(host)
+
+
+def test_verify_names_a_second_pm2_process(host):
+    # PM2's cluster balancing is not sticky: a second worker makes polling clients fail now and then
+    sh(host, f"{PM2} scale chat-server 2")
+    try:
+        rc, out, _err = playbook("verify.yml", *FAST)
+        assert_fails_naming(out, rc, "[pm2_extra_processes]", "more than one chat-server process",
+                            "2 processes named chat-server", "pm2 scale chat-server 1")
+    finally:
+        sh(host, f"{PM2} scale chat-server 1")
+    wait_healthy(host)
+    rc, out, _err = playbook("verify.yml")
+    assert rc == 0, "the stack did not come back healthy"
 
 
 def test_verify_names_different_secrets(host):
