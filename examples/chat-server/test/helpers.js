@@ -183,6 +183,16 @@ async function dbRelay(targetUrl = databaseUrl()) {
   };
 }
 
+// resolves once fn() is truthy, polling every intervalMs; fails naming `what` after timeoutMs
+async function until(what, fn, timeoutMs = 15000, intervalMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 async function getJson(url, headers = {}) {
   const res = await fetch(url, { headers });
   const text = await res.text();
@@ -197,5 +207,5 @@ async function getJson(url, headers = {}) {
 
 module.exports = {
   ROOT, SECRET, VISITOR_ORIGIN, ADMIN_ORIGIN, NO_REDIS,
-  databaseUrl, redisUrl, baseEnv, tempCwd, startServer, connect, visitor, admin, adminToken, nextEvent, withDb, dbRelay, getJson,
+  databaseUrl, redisUrl, baseEnv, tempCwd, startServer, connect, visitor, admin, adminToken, nextEvent, withDb, dbRelay, getJson, until,
 };

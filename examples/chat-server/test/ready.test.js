@@ -7,16 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
-const { ROOT, baseEnv, startServer, tempCwd, dbRelay, getJson } = require('./helpers');
-
-async function until(what, fn, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { ROOT, baseEnv, startServer, tempCwd, dbRelay, getJson, until } = require('./helpers');
 
 test('forked with an IPC channel: sends ready after SERVER_OK, DB_OK and WS_OK, once', async () => {
   const s = await startServer({}, { ipc: true });

@@ -8,16 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
 const pg = require('pg');
-const { startServer, visitor, admin, adminToken, nextEvent, databaseUrl, withDb } = require('./helpers');
-
-async function until(what, fn, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { startServer, visitor, admin, adminToken, nextEvent, databaseUrl, withDb, until } = require('./helpers');
 
 for (const transport of ['websocket', 'polling']) {
   test(`shutdown: ${transport} visitors and agents are told "transport close", so they reconnect`, async () => {

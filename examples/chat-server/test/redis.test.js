@@ -7,19 +7,10 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const {
-  NO_REDIS, redisUrl, startServer, visitor, admin, nextEvent, dbRelay, getJson,
+  NO_REDIS, redisUrl, startServer, visitor, admin, nextEvent, dbRelay, getJson, until,
 } = require('./helpers');
 
 const password = () => decodeURIComponent(new URL(redisUrl()).password);
-
-async function until(what, fn, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 // resolves true when `event` arrives within ms, false otherwise
 function arrives(socket, event, ms) {
@@ -167,7 +158,7 @@ test('Redis unreachable: health 503 with reason redis, REDIS_ERROR once; after i
     await until('a message to cross again', async () => {
       ({ crossed } = await crossTalk(a, b));
       return crossed;
-    }, 10000);
+    }, 10000, 100);
     assert.ok(!(a.stdout + a.stderr).includes(password()), 'the Redis password is never logged');
   } finally {
     await a.stop();

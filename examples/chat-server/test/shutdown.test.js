@@ -4,16 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const pg = require('pg');
-const { startServer, visitor, databaseUrl, withDb } = require('./helpers');
-
-async function until(what, fn, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { startServer, visitor, databaseUrl, withDb, until } = require('./helpers');
 
 // inserts blocked by our table lock, i.e. writes truly in flight in the server
 const waitingOnLock = () => withDb(async (c) => (await c.query(
